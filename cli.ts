@@ -1,0 +1,308 @@
+/**
+ * clipbench's command line: `deno run -A cli.ts <command> [flags]`.
+ *
+ * - `eval`: zero-shot evaluation of models on datasets (flags or an evalscope task_cfg file).
+ * - `inspect text` / `inspect image`: token ids and preprocessed tensors, for parity checks
+ *   against Python.
+ *
+ * Exit status: 0 on success, 1 when an evaluation failed, 2 for bad flags or configuration.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import {
+  completePlan,
+  type EvalPlan,
+  expectInteger,
+  parseTaskChoice,
+  planFromTaskConfig,
+  readTaskConfigFile,
+} from "./src/config.ts";
+import { ClipbenchError, UsageError } from "./src/errors.ts";
+import { runEvaluations } from "./src/evaluate.ts";
+import { inspectImage, inspectText } from "./src/inspect.ts";
+import { formatResultsTable } from "./src/result.ts";
+
+/** clipbench's version. */
+export const VERSION = "0.1.0";
+
+const MAIN_HELP = `clipbench ${VERSION} — zero-shot benchmarks of CLIP-style ONNX models
+
+Usage:
+  deno run -A cli.ts eval [flags]              evaluate models on datasets
+  deno run -A cli.ts inspect text [flags] TEXT...   print token ids
+  deno run -A cli.ts inspect image [flags] FILE     print the preprocessed tensor
+  deno run -A cli.ts help [eval|inspect]       show help
+
+Run 'deno run -A cli.ts eval --help' for the evaluation flags.
+`;
+
+const EVAL_HELP =
+  `Usage: deno run -A cli.ts eval --model DIR --dataset NAME... --dataset-root ROOT [flags]
+       deno run -A cli.ts eval --config task_cfg.yaml [flags]
+
+Zero-shot classification of each model on each dataset (CLIP_benchmark's WebDataset layout:
+ROOT/<split>/nshards.txt, ROOT/<split>/0.tar..., ROOT/classnames.txt,
+ROOT/zeroshot_classification_templates.txt). Results go to
+OUTPUT_DIR/<model folder name>/<dataset>_zeroshot_classification.json.
+
+Flags:
+  --model DIR             model folder (transformers.js layout: config.json,
+                          preprocessor_config.json, tokenizer.json, onnx/vision_model.onnx,
+                          onnx/text_model.onnx); repeatable, or several after one flag
+  --dataset NAME          dataset name(s); repeatable, or several after one flag
+  --dataset-root ROOT     folder or http(s) URL of the dataset; {dataset} is replaced by each
+                          name (required when several datasets are given)
+  --split NAME            split folder (default: test)
+  --task TASK             auto (default: dataset_type.txt, then the dataset name) or
+                          zeroshot_classification
+  --batch-size N          images and prompts per batch (default: 128)
+  --num-workers N         evalscope's num_workers; accepted for compatibility (decoding runs
+                          on the main thread, overlapped with inference)
+  --limit N               score only the first N samples of each dataset, in shard order
+  --output-dir DIR        where result files go (default: outputs)
+  --skip-existing         skip a model/dataset pair whose result file already exists
+  --quiet                 no progress output
+  --config FILE           evalscope task_cfg (.json, .yaml, .yml); flags given as well override it
+  --cache-dir DIR         evalscope's cache_dir (for hub downloads; local folders and URLs are
+                          read in place)
+  --max-skipped FRACTION  fail a dataset when more than this fraction of its samples cannot be
+                          used (undecodable image, missing label); default 0.01
+  --threads N             onnxruntime intra-op threads (default: 0 = onnxruntime decides)
+  --crop-rounding MODE    floor (transformers' CLIPImageProcessor, default) or round
+                          (open_clip/torchvision CenterCrop)
+  --text-cleaning MODE    open_clip (HTML-unescape texts as open_clip does; default for
+                          model_type clip) or none (as Hugging Face tokenizers do)
+  -h, --help              this help
+`;
+
+const INSPECT_HELP = `Usage:
+  deno run -A cli.ts inspect text --model DIR [--text-cleaning MODE] TEXT...
+      prints the token ids (padded to the context length) and attention mask of each TEXT
+  deno run -A cli.ts inspect image --model DIR [--crop-rounding MODE] FILE [--out FILE.f32]
+      decodes FILE, preprocesses it with the model's preprocessor_config.json and prints the
+      tensor's shape and statistics; --out writes its raw little-endian float32 values
+      (C order, [3, height, width]) for comparison with numpy.fromfile(..., dtype="<f4")
+`;
+
+const LIST_FLAGS = new Set(["--model", "--dataset"]);
+
+/**
+ * Lets a list flag take several values (`--dataset a b c`) by repeating the flag for each
+ * following value that is not itself a flag.
+ */
+export function expandListFlags(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let listFlag: string | undefined;
+  let taken = 0;
+  for (const arg of args) {
+    if (arg.startsWith("-")) {
+      const name = arg.split("=", 1)[0];
+      listFlag = LIST_FLAGS.has(name) ? name : undefined;
+      taken = arg.includes("=") ? 1 : 0;
+      out.push(arg);
+      continue;
+    }
+    if (listFlag && taken > 0) out.push(listFlag);
+    if (listFlag) taken++;
+    out.push(arg);
+  }
+  return out;
+}
+
+function parseFraction(value: string, flag: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !(number >= 0 && number <= 1)) {
+    throw new UsageError(`${flag} must be a number from 0 to 1, got '${value}'`);
+  }
+  return number;
+}
+
+function parseChoice<T extends string>(value: string, flag: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got '${value}'`);
+  }
+  return value as T;
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ""));
+  }
+}
+
+/** Builds the plan of `eval` from its flags (and the config file they name). */
+export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> {
+  const { values, positionals } = parse(expandListFlags(args), {
+    model: { type: "string", multiple: true },
+    dataset: { type: "string", multiple: true },
+    "dataset-root": { type: "string" },
+    split: { type: "string" },
+    task: { type: "string" },
+    "batch-size": { type: "string" },
+    "num-workers": { type: "string" },
+    limit: { type: "string" },
+    "output-dir": { type: "string" },
+    "skip-existing": { type: "boolean" },
+    quiet: { type: "boolean" },
+    config: { type: "string" },
+    "cache-dir": { type: "string" },
+    "max-skipped": { type: "string" },
+    threads: { type: "string" },
+    "crop-rounding": { type: "string" },
+    "text-cleaning": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument '${positionals[0]}' (see 'cli.ts eval --help')`);
+  }
+  const fromFile = values.config
+    ? planFromTaskConfig(await readTaskConfigFile(values.config as string), values.config as string)
+    : {};
+  const str = (key: string) => values[key] as string | undefined;
+  const flags: Partial<EvalPlan> = {
+    models: (values.model as string[] | undefined)?.flatMap((m) => m.split(",")).filter(Boolean),
+    datasets: (values.dataset as string[] | undefined)?.flatMap((d) => d.split(",")).filter(
+      Boolean,
+    ),
+    datasetRoot: str("dataset-root"),
+    split: str("split"),
+    task: str("task") !== undefined ? parseTaskChoice(str("task")!, "--task") : undefined,
+    batchSize: str("batch-size") !== undefined
+      ? expectInteger(str("batch-size"), "--batch-size")
+      : undefined,
+    numWorkers: str("num-workers") !== undefined
+      ? expectInteger(str("num-workers"), "--num-workers", true)
+      : undefined,
+    limit: str("limit") !== undefined ? expectInteger(str("limit"), "--limit") : undefined,
+    outputDir: str("output-dir"),
+    skipExisting: values["skip-existing"] ? true : undefined,
+    quiet: values.quiet ? true : undefined,
+    cacheDir: str("cache-dir"),
+    maxSkippedFraction: str("max-skipped") !== undefined
+      ? parseFraction(str("max-skipped")!, "--max-skipped")
+      : undefined,
+    threads: str("threads") !== undefined
+      ? expectInteger(str("threads"), "--threads", true)
+      : undefined,
+    cropRounding: str("crop-rounding") !== undefined
+      ? parseChoice(str("crop-rounding")!, "--crop-rounding", ["floor", "round"] as const)
+      : undefined,
+    textCleaning: str("text-cleaning") !== undefined
+      ? parseChoice(str("text-cleaning")!, "--text-cleaning", ["open_clip", "none"] as const)
+      : undefined,
+  };
+  const merged = { ...fromFile };
+  for (const [key, value] of Object.entries(flags)) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  return completePlan(merged);
+}
+
+async function runEval(args: string[]): Promise<number> {
+  const plan = await planFromFlags(args);
+  if (plan === "help") {
+    console.log(EVAL_HELP);
+    return 0;
+  }
+  const { results, failures } = await runEvaluations(plan);
+  if (results.length > 0) console.log(formatResultsTable(results));
+  if (failures.length > 0) {
+    console.error(`${failures.length} evaluation(s) failed:`);
+    for (const f of failures) {
+      console.error(`  ${f.model} / ${f.dataset}: ${(f.error as Error).message}`);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+async function runInspect(args: string[]): Promise<number> {
+  const [what, ...rest] = args;
+  if (what === undefined || what === "--help" || what === "-h") {
+    console.log(INSPECT_HELP);
+    return 0;
+  }
+  const { values, positionals } = parse(rest, {
+    model: { type: "string" },
+    out: { type: "string" },
+    "crop-rounding": { type: "string" },
+    "text-cleaning": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(INSPECT_HELP);
+    return 0;
+  }
+  const model = values.model as string | undefined;
+  if (!model) throw new UsageError("inspect needs --model DIR");
+  if (what === "text") {
+    if (positionals.length === 0) throw new UsageError("inspect text needs at least one TEXT");
+    const cleaning = values["text-cleaning"] as string | undefined;
+    console.log(
+      await inspectText(model, positionals, {
+        textCleaning: cleaning === undefined
+          ? undefined
+          : parseChoice(cleaning, "--text-cleaning", ["open_clip", "none"] as const),
+      }),
+    );
+    return 0;
+  }
+  if (what === "image") {
+    if (positionals.length !== 1) throw new UsageError("inspect image needs exactly one FILE");
+    const rounding = values["crop-rounding"] as string | undefined;
+    console.log(
+      await inspectImage(model, positionals[0], {
+        out: values.out as string | undefined,
+        cropRounding: rounding === undefined
+          ? undefined
+          : parseChoice(rounding, "--crop-rounding", ["floor", "round"] as const),
+      }),
+    );
+    return 0;
+  }
+  throw new UsageError(`unknown inspect target '${what}' (text or image)`);
+}
+
+/** Runs the command line and returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "eval":
+        return await runEval(rest);
+      case "inspect":
+        return await runInspect(rest);
+      case "help":
+        console.log(
+          rest[0] === "eval" ? EVAL_HELP : rest[0] === "inspect" ? INSPECT_HELP : MAIN_HELP,
+        );
+        return 0;
+      case "--version":
+      case "-V":
+        console.log(`clipbench ${VERSION}`);
+        return 0;
+      case undefined:
+      case "--help":
+      case "-h":
+        console.log(MAIN_HELP);
+        return 0;
+      default:
+        throw new UsageError(`unknown command '${command}' (eval, inspect, help)`);
+    }
+  } catch (error) {
+    if (error instanceof ClipbenchError) {
+      console.error(`clipbench: ${error.message}`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,54 @@
+/**
+ * clipbench: zero-shot benchmarks of CLIP-style image–text models (ONNX exports in the
+ * transformers.js layout) on CLIP_benchmark's WebDataset datasets, with numbers that match the
+ * Python reference (CLIP_benchmark / evalscope).
+ *
+ * ```ts
+ * import { ClipModel, evaluateZeroShotClassification, openWebDataset } from "./mod.ts";
+ *
+ * const model = await ClipModel.load("examples/demo/tiny-clip-demo");
+ * const dataset = await openWebDataset("examples/demo/data/fashion_mnist_1k");
+ * const result = await evaluateZeroShotClassification(model, dataset, {
+ *   datasetName: "fashion_mnist_1k",
+ * });
+ * console.log(result.metrics); // { acc1, acc5, mean_per_class_recall }
+ * await model.release();
+ * ```
+ *
+ * Building blocks: {@linkcode openWebDataset} streams samples shard by shard from a folder or
+ * URL; {@linkcode decodeImage} decodes PNG/JPEG/GIF/WebP as Pillow does;
+ * {@linkcode ImagePreprocessor} reproduces CLIPImageProcessor; {@linkcode TextTokenizer} makes
+ * fixed-context token rows; {@linkcode ClipModel} runs the ONNX towers; the task modules turn
+ * them into metrics; {@linkcode runEvaluations} runs a whole plan and writes evalscope's result
+ * files.
+ *
+ * @module
+ */
+
+export { ClipModel, type LoadModelOptions, loadPreprocessor, loadTokenizer } from "./src/model.ts";
+export { openWebDataset, type WebDataset } from "./src/dataset.ts";
+export { imageField, labelField, type Sample } from "./src/webdataset.ts";
+export { decodeImage } from "./src/image/decode.ts";
+export type { RgbImage } from "./src/image/rgb_image.ts";
+export { ImagePreprocessor } from "./src/preprocess.ts";
+export { TextTokenizer, type TokenizedBatch } from "./src/tokenizer.ts";
+export { TextTower, VisionTower } from "./src/encoder.ts";
+export {
+  ClassificationAccumulator,
+  type ClassificationMetrics,
+} from "./src/metrics/classification.ts";
+export { type EvalPlan, planFromTaskConfig, readTaskConfigFile } from "./src/config.ts";
+export { runEvaluations } from "./src/evaluate.ts";
+export { formatResultsTable, type TaskResult, writeResult } from "./src/result.ts";
+export {
+  ClipbenchError,
+  DatasetError,
+  ImageDecodeError,
+  ModelError,
+  SampleError,
+  UsageError,
+} from "./src/errors.ts";
+export {
+  buildZeroShotClassifier,
+  evaluateZeroShotClassification,
+} from "./tasks/zeroshot_classification.ts";

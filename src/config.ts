@@ -1,0 +1,282 @@
+/**
+ * Evaluation settings: the {@linkcode EvalPlan} that `cli.ts eval` runs, built from flags or from
+ * an evalscope `task_cfg` file (JSON or YAML):
+ *
+ * ```yaml
+ * work_dir: outputs
+ * eval_backend: RAGEval
+ * eval_config:
+ *   tool: clip_benchmark
+ *   eval:
+ *     models: [{ model_name: path/to/model }]
+ *     dataset_name: [fashion_mnist]
+ *     data_dir: data/{dataset}
+ *     split: test
+ *     batch_size: 128
+ *     num_workers: 1
+ *     verbose: true
+ *     skip_existing: false
+ *     output_dir: outputs
+ *     cache_dir: cache
+ *     limit: 1000
+ * ```
+ *
+ * Unlike evalscope, which ignores keys it does not know, an unknown or mistyped key is a
+ * {@linkcode UsageError} naming the key, so a typo cannot silently change a benchmark.
+ *
+ * @module
+ */
+
+import { parse as parseYaml } from "yaml";
+import { UsageError } from "./errors.ts";
+import type { CropRounding } from "./preprocess.ts";
+import type { TextCleaning } from "./tokenizer.ts";
+
+/** Task selection: `auto` reads `dataset_type.txt` and the dataset name. */
+export type TaskChoice = "auto" | "zeroshot_classification";
+
+/** Everything one `eval` run needs. */
+export interface EvalPlan {
+  /** Model folders. */
+  models: string[];
+  /** Dataset names. */
+  datasets: string[];
+  /** Dataset location: a folder or http(s) URL, `{dataset}` replaced by each dataset name. */
+  datasetRoot?: string;
+  /** Split folder inside the dataset (`test`). */
+  split: string;
+  /** Task to run. */
+  task: TaskChoice;
+  /** Images and prompts per batch. */
+  batchSize: number;
+  /** Decoding workers requested (evalscope's `num_workers`). */
+  numWorkers: number;
+  /** Score only the first `limit` samples of each dataset. */
+  limit?: number;
+  /** Results go to `<outputDir>/<model>/<dataset>_<task>.json`. */
+  outputDir: string;
+  /** Skip a model/dataset pair whose result file exists. */
+  skipExisting: boolean;
+  /** No progress output. */
+  quiet: boolean;
+  /** Cache folder for downloaded data (evalscope's `cache_dir`). */
+  cacheDir?: string;
+  /** Fail a dataset when more than this fraction of samples is skipped. */
+  maxSkippedFraction: number;
+  /** onnxruntime intra-op threads (0 = onnxruntime's choice). */
+  threads: number;
+  /** Centre-crop offset rule. */
+  cropRounding: CropRounding;
+  /** Text clean-up; undefined = per model family. */
+  textCleaning?: TextCleaning;
+}
+
+/** The defaults of every optional setting (evalscope's where it has one). */
+export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
+  split: "test",
+  task: "auto",
+  batchSize: 128,
+  numWorkers: 1,
+  outputDir: "outputs",
+  skipExisting: false,
+  quiet: false,
+  maxSkippedFraction: 0.01,
+  threads: 0,
+  cropRounding: "floor",
+};
+
+function expectString(value: unknown, where: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new UsageError(`${where} must be a non-empty string, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function expectBoolean(value: unknown, where: string): boolean {
+  if (typeof value !== "boolean") {
+    throw new UsageError(`${where} must be true or false, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A positive (or, with `allowZero`, non-negative) integer, from a number or decimal text. */
+export function expectInteger(value: unknown, where: string, allowZero = false): number {
+  const number = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isInteger(number) || number < (allowZero ? 0 : 1)) {
+    throw new UsageError(
+      `${where} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return number;
+}
+
+function expectStringList(value: unknown, where: string): string[] {
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new UsageError(
+      `${where} must be a non-empty list of strings, got ${JSON.stringify(value)}`,
+    );
+  }
+  return list.map((item, i) => expectString(item, `${where}[${i}]`));
+}
+
+function expectObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new UsageError(`${where} must be an object, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkKeys(
+  object: Record<string, unknown>,
+  allowed: readonly string[],
+  where: string,
+): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) {
+      throw new UsageError(
+        `unknown key '${key}' in ${where} (known keys: ${allowed.join(", ")})`,
+      );
+    }
+  }
+}
+
+/** Reads an evalscope task configuration file: `.json`, or `.yaml`/`.yml`. */
+export async function readTaskConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read config file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(
+      `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? "YAML" : "JSON"}: ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+const TOP_LEVEL_KEYS = ["work_dir", "eval_backend", "eval_config"] as const;
+const EVAL_CONFIG_KEYS = ["tool", "eval"] as const;
+const MODEL_KEYS = ["model_name", "revision", "hub"] as const;
+
+/** evalscope `eval` keys and how each maps onto the plan. */
+const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where: string) => void> =
+  {
+    models: (plan, value, where) => {
+      if (!Array.isArray(value) || value.length === 0) {
+        throw new UsageError(`${where} must be a non-empty list of {model_name: ...} objects`);
+      }
+      plan.models = value.map((entry, i) => {
+        const model = expectObject(entry, `${where}[${i}]`);
+        checkKeys(model, MODEL_KEYS, `${where}[${i}]`);
+        if (model.revision !== undefined) expectString(model.revision, `${where}[${i}].revision`);
+        if (model.hub !== undefined) expectString(model.hub, `${where}[${i}].hub`);
+        return expectString(model.model_name, `${where}[${i}].model_name`);
+      });
+    },
+    dataset_name: (plan, value, where) => (plan.datasets = expectStringList(value, where)),
+    data_dir: (plan, value, where) => {
+      if (value !== null) plan.datasetRoot = expectString(value, where);
+    },
+    split: (plan, value, where) => (plan.split = expectString(value, where)),
+    task: (plan, value, where) => {
+      if (value !== null) plan.task = parseTaskChoice(expectString(value, where), where);
+    },
+    batch_size: (plan, value, where) => (plan.batchSize = expectInteger(value, where)),
+    num_workers: (plan, value, where) => (plan.numWorkers = expectInteger(value, where, true)),
+    verbose: (plan, value, where) => (plan.quiet = !expectBoolean(value, where)),
+    output_dir: (plan, value, where) => (plan.outputDir = expectString(value, where)),
+    cache_dir: (plan, value, where) => {
+      if (value !== null) plan.cacheDir = expectString(value, where);
+    },
+    skip_existing: (plan, value, where) => (plan.skipExisting = expectBoolean(value, where)),
+    limit: (plan, value, where) => {
+      if (value !== null) plan.limit = expectInteger(value, where);
+    },
+  };
+
+/** Parses a `--task` value. */
+export function parseTaskChoice(value: string, where: string): TaskChoice {
+  if (value === "auto" || value === "zeroshot_classification") return value;
+  if (value === "zeroshot_retrieval" || value === "image_caption") {
+    throw new UsageError(
+      `${where}: task '${value}' is not supported yet (supported: auto, zeroshot_classification)`,
+    );
+  }
+  throw new UsageError(`${where} must be auto or zeroshot_classification, got '${value}'`);
+}
+
+/**
+ * Turns a parsed evalscope task configuration into plan settings, checking every key.
+ *
+ * @param config The parsed file.
+ * @param source The file name, for messages.
+ * @returns The settings the file gives (models and datasets at least).
+ */
+export function planFromTaskConfig(config: unknown, source: string): Partial<EvalPlan> {
+  const top = expectObject(config, source);
+  checkKeys(top, TOP_LEVEL_KEYS, source);
+  if (top.eval_backend !== undefined && top.eval_backend !== "RAGEval") {
+    throw new UsageError(
+      `${source}: eval_backend must be "RAGEval" (evalscope's backend for clip_benchmark), got ${
+        JSON.stringify(top.eval_backend)
+      }`,
+    );
+  }
+  if (top.work_dir !== undefined) expectString(top.work_dir, `${source}: work_dir`);
+  const evalConfig = expectObject(top.eval_config, `${source}: eval_config`);
+  checkKeys(evalConfig, EVAL_CONFIG_KEYS, `${source}: eval_config`);
+  const tool = typeof evalConfig.tool === "string"
+    ? evalConfig.tool.toLowerCase()
+    : evalConfig.tool;
+  if (tool !== "clip_benchmark") {
+    throw new UsageError(
+      `${source}: eval_config.tool must be "clip_benchmark", got ${
+        JSON.stringify(evalConfig.tool)
+      }`,
+    );
+  }
+  const evalSection = expectObject(evalConfig.eval, `${source}: eval_config.eval`);
+  checkKeys(evalSection, Object.keys(EVAL_KEYS), `${source}: eval_config.eval`);
+  const plan: Partial<EvalPlan> = {};
+  for (const [key, value] of Object.entries(evalSection)) {
+    EVAL_KEYS[key](plan, value, `${source}: eval_config.eval.${key}`);
+  }
+  if (!plan.models) throw new UsageError(`${source}: eval_config.eval.models is required`);
+  if (!plan.datasets) throw new UsageError(`${source}: eval_config.eval.dataset_name is required`);
+  return plan;
+}
+
+/** Completes plan settings with the defaults and checks that models and datasets are given. */
+export function completePlan(settings: Partial<EvalPlan>): EvalPlan {
+  const plan = { ...DEFAULT_PLAN, ...stripUndefined(settings) } as EvalPlan;
+  if (!plan.models || plan.models.length === 0) {
+    throw new UsageError("no model given (--model <dir> or a config file's models)");
+  }
+  if (!plan.datasets || plan.datasets.length === 0) {
+    throw new UsageError("no dataset given (--dataset <name> or a config file's dataset_name)");
+  }
+  if (plan.datasets.length > 1 && plan.datasetRoot && !plan.datasetRoot.includes("{dataset}")) {
+    throw new UsageError(
+      `${plan.datasets.length} datasets share the dataset root ${plan.datasetRoot}: ` +
+        `put {dataset} in it where each dataset's name goes`,
+    );
+  }
+  return plan;
+}
+
+function stripUndefined<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
+}

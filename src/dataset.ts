@@ -1,0 +1,271 @@
+/**
+ * Opening a dataset in CLIP_benchmark's WebDataset layout (its `build_wds_dataset`), from a
+ * local folder or an `http(s)://` root, and streaming its samples shard by shard.
+ *
+ * ```
+ * <root>/<split>/nshards.txt                      shard count n
+ * <root>/<split>/0.tar … (n-1).tar                the shards
+ * <root>/dataset_type.txt                         optional: "retrieval" or "multilabel"
+ * <root>/classnames.txt                           classification: class i on line i
+ * <root>/zeroshot_classification_templates.txt    classification: one "{c}" template a line
+ * ```
+ *
+ * Text files are read as CLIP_benchmark does: `int(text)` for `nshards.txt`,
+ * `text.strip().lower()` for `dataset_type.txt`, and `[line.strip() for line in
+ * text.splitlines()]` for class names and templates, which keeps blank lines (also trailing
+ * ones after the final newline) as empty entries. Where this module differs on purpose: an
+ * unknown dataset type is an error (CLIP_benchmark treats it as classification), a missing
+ * `classnames.txt` or templates file is an error (CLIP_benchmark warns and goes on without), and
+ * only HTTP 404 / 410 mean "no `dataset_type.txt`" (CLIP_benchmark's `curl --fail` takes any
+ * HTTP error for a missing file).
+ *
+ * @module
+ */
+
+import { joinLocation, openByteStream, readText, readTextIfExists } from "./byte_source.ts";
+import { DatasetError } from "./errors.ts";
+import { TarEntryStream } from "./tar_stream.ts";
+import { type Sample, SampleStream } from "./webdataset.ts";
+
+/** What a dataset is for, from its `dataset_type.txt`. */
+export type WebDatasetType = "classification" | "retrieval" | "multilabel";
+
+/** Options of {@linkcode openWebDataset}. */
+export interface OpenWebDatasetOptions {
+  /** The split folder under the root (default `"test"`). */
+  readonly split?: string;
+  /** Cancels the reads of the metadata files. */
+  readonly signal?: AbortSignal;
+  /** Largest tar member read into memory, in bytes (default: the tar reader's default). */
+  readonly maxMemberSize?: number;
+}
+
+/** Options of {@linkcode WebDataset.samples}. */
+export interface SampleReadOptions {
+  /** Yield at most this many samples (a non-negative integer); all when absent. */
+  readonly limit?: number;
+  /** Cancels the reading; the abort reason is thrown from the iteration. */
+  readonly signal?: AbortSignal;
+}
+
+/** An opened dataset: its metadata, read eagerly, and its samples, streamed on demand. */
+export interface WebDataset {
+  /** The root as given. */
+  readonly root: string;
+  /** The split folder name. */
+  readonly split: string;
+  /** From `dataset_type.txt`; `"classification"` when that file is absent. */
+  readonly type: WebDatasetType;
+  /** Whether `dataset_type.txt` exists (when not, the task may be chosen by the dataset's name). */
+  readonly typeDeclared: boolean;
+  /** From `<split>/nshards.txt`. */
+  readonly nshards: number;
+  /** `<root>/<split>/0.tar` … `(nshards-1).tar`, in reading order. */
+  readonly shardUrls: readonly string[];
+  /**
+   * Class names, label order (classification and multilabel datasets). Required when
+   * `dataset_type.txt` declares the type; without that file, absent when the file is missing.
+   */
+  readonly classnames?: readonly string[];
+  /** Zero-shot prompt templates with a `{c}` placeholder (classification and multilabel). */
+  readonly templates?: readonly string[];
+  /**
+   * Streams the samples of shard 0, then shard 1, and so on, holding one sample and a bounded
+   * read-ahead. With `limit`, exactly the first `limit` samples are yielded and the current
+   * shard's stream is cancelled (an HTTP connection is closed; later shards are never opened).
+   * Breaking out of the iteration cancels it the same way.
+   *
+   * @throws {DatasetError} for a missing, unreachable, truncated or corrupt shard.
+   */
+  samples(options?: SampleReadOptions): AsyncIterable<Sample>;
+}
+
+/**
+ * Reads a dataset's metadata files and returns a {@linkcode WebDataset}. `root` is a local
+ * folder or an `http(s)://` URL, with or without a trailing slash.
+ *
+ * @throws {DatasetError} naming the file when a required file is missing or malformed.
+ */
+export async function openWebDataset(
+  root: string,
+  options: OpenWebDatasetOptions = {},
+): Promise<WebDataset> {
+  const split = options.split ?? "test";
+  const signal = options.signal;
+  const nshardsLocation = joinLocation(root, `${split}/nshards.txt`);
+  const nshards = parseShardCount(await readText(nshardsLocation, { signal }), nshardsLocation);
+  const typeLocation = joinLocation(root, "dataset_type.txt");
+  const typeText = await readTextIfExists(typeLocation, { signal });
+  const type = typeText === undefined ? "classification" : parseDatasetType(typeText, typeLocation);
+  let classnames: string[] | undefined;
+  let templates: string[] | undefined;
+  if (type !== "retrieval") {
+    // Without dataset_type.txt the task may still be retrieval (decided by the dataset's name),
+    // so the class files are optional then; a declared (multi-label) classification needs them.
+    const read = typeText === undefined ? readTextIfExists : readText;
+    const classText = await read(joinLocation(root, "classnames.txt"), { signal });
+    const templateText = await read(
+      joinLocation(root, "zeroshot_classification_templates.txt"),
+      { signal },
+    );
+    classnames = classText === undefined ? undefined : splitTextLines(classText);
+    templates = templateText === undefined ? undefined : splitTextLines(templateText);
+  }
+  const shardUrls = Array.from(
+    { length: nshards },
+    (_, index) => joinLocation(root, `${split}/${index}.tar`),
+  );
+  return new ShardedWebDataset(
+    root,
+    split,
+    type,
+    typeText !== undefined,
+    shardUrls,
+    classnames,
+    templates,
+    options.maxMemberSize,
+  );
+}
+
+/**
+ * CLIP_benchmark's `[line.strip() for line in text.splitlines()]`: Python's line boundaries
+ * (`\n`, `\r\n`, `\r`, `\v`, `\f`, `\x1c`–`\x1e`, `\x85`, U+2028, U+2029; a final boundary
+ * adds no empty line) and Python's `str.strip()` whitespace. Blank lines stay as `""`.
+ */
+export function splitTextLines(text: string): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  let index = 0;
+  while (index < text.length) {
+    const code = text.charCodeAt(index);
+    if (isPythonLineBoundary(code)) {
+      lines.push(pythonStrip(text.slice(start, index)));
+      index += code === 0x0d && text.charCodeAt(index + 1) === 0x0a ? 2 : 1;
+      start = index;
+    } else {
+      index++;
+    }
+  }
+  if (start < text.length) lines.push(pythonStrip(text.slice(start)));
+  return lines;
+}
+
+/** `ShardedWebDataset`: the {@linkcode WebDataset} that {@linkcode openWebDataset} returns. */
+class ShardedWebDataset implements WebDataset {
+  readonly nshards: number;
+
+  constructor(
+    readonly root: string,
+    readonly split: string,
+    readonly type: WebDatasetType,
+    readonly typeDeclared: boolean,
+    readonly shardUrls: readonly string[],
+    readonly classnames: readonly string[] | undefined,
+    readonly templates: readonly string[] | undefined,
+    private readonly maxMemberSize: number | undefined,
+  ) {
+    this.nshards = shardUrls.length;
+  }
+
+  async *samples(options: SampleReadOptions = {}): AsyncGenerator<Sample> {
+    const { signal } = options;
+    const limit = options.limit ?? Infinity;
+    if (!(limit >= 0) || (limit !== Infinity && !Number.isInteger(limit))) {
+      throw new RangeError(`limit must be a non-negative integer, got ${options.limit}`);
+    }
+    let remaining = limit;
+    for (const url of this.shardUrls) {
+      if (remaining === 0) return;
+      signal?.throwIfAborted();
+      const bytes = await openByteStream(url, { signal });
+      const entries = new TarEntryStream({ source: url, maxMemberSize: this.maxMemberSize });
+      const grouped = new SampleStream({ source: url });
+      const pipes = [
+        bytes.pipeTo(entries.writable, { signal }),
+        entries.readable.pipeTo(grouped.writable, { signal }),
+      ];
+      // The readable side reports the same failures; these promises only tell when the pipes
+      // have wound down (the source cancelled, the file or connection closed).
+      for (const pipe of pipes) pipe.catch(() => {});
+      const reader = grouped.readable.getReader();
+      let cancelOnRelease = true;
+      let released = false;
+      const release = async () => {
+        if (released) return;
+        released = true;
+        if (cancelOnRelease) await reader.cancel().catch(() => {});
+        reader.releaseLock();
+        await Promise.allSettled(pipes);
+      };
+      try {
+        while (true) {
+          signal?.throwIfAborted();
+          let result: ReadableStreamReadResult<Sample>;
+          try {
+            result = await reader.read();
+          } catch (error) {
+            cancelOnRelease = false;
+            throw signal?.aborted ? signal.reason : error;
+          }
+          if (result.done) {
+            cancelOnRelease = false;
+            break;
+          }
+          remaining--;
+          if (remaining === 0) {
+            // Stop reading before handing out the last wanted sample.
+            await release();
+            yield result.value;
+            return;
+          }
+          yield result.value;
+        }
+      } finally {
+        await release();
+      }
+    }
+  }
+}
+
+function parseShardCount(text: string, location: string): number {
+  const trimmed = pythonStrip(text);
+  const count = /^\+?[0-9](?:_?[0-9])*$/.test(trimmed) ? Number(trimmed.replaceAll("_", "")) : NaN;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new DatasetError(
+      `${location}: expected a positive shard count, found ${JSON.stringify(text)}`,
+      { path: location },
+    );
+  }
+  return count;
+}
+
+function parseDatasetType(text: string, location: string): WebDatasetType {
+  const type = pythonStrip(text).toLowerCase();
+  if (type === "classification" || type === "retrieval" || type === "multilabel") return type;
+  throw new DatasetError(
+    `${location}: unknown dataset type ${JSON.stringify(type)} ` +
+      `(expected "classification", "retrieval" or "multilabel")`,
+    { path: location },
+  );
+}
+
+function isPythonLineBoundary(code: number): boolean {
+  return code === 0x0a || code === 0x0d || code === 0x0b || code === 0x0c ||
+    (code >= 0x1c && code <= 0x1e) || code === 0x85 || code === 0x2028 || code === 0x2029;
+}
+
+/** Python's `str.isspace()` characters, which `str.strip()` removes. */
+function isPythonWhitespace(code: number): boolean {
+  return (code >= 0x09 && code <= 0x0d) || (code >= 0x1c && code <= 0x20) || code === 0x85 ||
+    code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000;
+}
+
+/** Python's `str.strip()` with no argument (unlike `String.prototype.trim`, keeps U+FEFF). */
+function pythonStrip(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isPythonWhitespace(text.charCodeAt(start))) start++;
+  while (end > start && isPythonWhitespace(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}

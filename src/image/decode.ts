@@ -1,0 +1,87 @@
+/**
+ * Image decoding to 8-bit RGB exactly as Pillow 9.4's `Image.open(f).convert("RGB")`.
+ *
+ * The format is taken from the file's signature (as Pillow's plugins accept it), never from
+ * a name or extension: PNG, JPEG, GIF (first frame) and WebP (first frame). Everything that
+ * goes wrong — an unknown signature, corrupt or truncated data, an image too large for
+ * Pillow, a decoder failure — is an {@linkcode ImageDecodeError}.
+ *
+ * The WebAssembly decoders (JPEG, WebP) are compiled on first use and kept per module
+ * instance, so each Web Worker has its own.
+ *
+ * @module
+ */
+
+import { ImageDecodeError } from "../errors.ts";
+import type { RgbImage } from "./rgb_image.ts";
+import { decodeGif } from "./gif.ts";
+import { decodeJpeg } from "./jpeg.ts";
+import { decodePng } from "./png.ts";
+import { decodeWebp } from "./webp.ts";
+
+/** The formats {@linkcode decodeImage} reads. */
+type ImageFormat = "png" | "jpeg" | "gif" | "webp";
+
+/** The format whose signature `bytes` starts with, per Pillow's `_accept` functions. */
+function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
+  const startsWith = (offset: number, text: string) => {
+    if (bytes.length < offset + text.length) return false;
+    for (let i = 0; i < text.length; i++) {
+      if (bytes[offset + i] !== text.charCodeAt(i)) return false;
+    }
+    return true;
+  };
+  if (startsWith(0, "\x89PNG\r\n\x1a\n")) return "png";
+  if (startsWith(0, "\xff\xd8\xff")) return "jpeg";
+  if (startsWith(0, "GIF87a") || startsWith(0, "GIF89a")) return "gif";
+  if (
+    startsWith(0, "RIFF") && startsWith(8, "WEBP") &&
+    (startsWith(12, "VP8 ") || startsWith(12, "VP8L") || startsWith(12, "VP8X"))
+  ) {
+    return "webp";
+  }
+  return undefined;
+}
+
+/**
+ * Decodes an encoded image to 8-bit RGB, pixel for pixel as Pillow 9.4's
+ * `Image.open(f).convert("RGB")`: alpha is dropped without compositing, palettes and
+ * greyscale are expanded, CMYK JPEGs use Pillow's conversion, the EXIF orientation is ignored,
+ * and for GIF and animated WebP the first frame is returned.
+ *
+ * @param bytes The encoded file. It is only read.
+ * @param nameHint A name for the input in error messages (e.g. the WebDataset field or file
+ *   name); it does not influence the format detection.
+ * @returns The decoded image.
+ * @throws ImageDecodeError when the bytes are not a PNG, JPEG, GIF or WebP file Pillow 9.4
+ *   would decode (unknown signature, corrupt or truncated data, more than Pillow's pixel
+ *   limit), and for arithmetic-coded JPEGs, which this decoder does not support.
+ */
+export async function decodeImage(bytes: Uint8Array, nameHint?: string): Promise<RgbImage> {
+  const source = nameHint === undefined ? "image" : `"${nameHint}"`;
+  const format = sniffFormat(bytes);
+  if (format === undefined) {
+    const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new ImageDecodeError(
+      "unknown",
+      `${source}: ${bytes.length} bytes starting with [${head}] are not a PNG, JPEG, GIF or WebP file`,
+    );
+  }
+  try {
+    switch (format) {
+      case "png":
+        return decodePng(bytes, source);
+      case "jpeg":
+        return await decodeJpeg(bytes, source);
+      case "gif":
+        return decodeGif(bytes, source);
+      case "webp":
+        return await decodeWebp(bytes, source);
+    }
+  } catch (error) {
+    if (error instanceof ImageDecodeError) throw error;
+    // E.g. an allocation failure, or a WebAssembly module that cannot be loaded.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ImageDecodeError(format, `${source}: decoder failed: ${message}`, { cause: error });
+  }
+}

@@ -1,0 +1,515 @@
+/**
+ * Bit-exact reimplementation of Pillow 9.4's `Image.resize(size, resample)` for RGB images.
+ *
+ * The five convolution filters (LANCZOS, BILINEAR, BICUBIC, BOX, HAMMING) follow
+ * `libImaging/Resample.c`: per output position the filter is centred at `(x + 0.5) * scale` in
+ * input coordinates, its support widened by the downscale factor, the bounds rounded as Pillow
+ * rounds them, the weights normalised to sum 1, then converted to 22-bit fixed point. Each
+ * output byte is `clip((2^21 + Σ pixel · weight) >> 22)`. The horizontal pass runs first, then
+ * the vertical one; a pass whose dimension does not change is skipped, as in Pillow.
+ *
+ * NEAREST does not use the convolution: Pillow resizes with it through its affine scaling path
+ * (`ImagingScaleAffine`), which walks source coordinates by repeatedly adding the floating-point
+ * step `inSize / outSize` to a start of half a step and truncating; this module does the same,
+ * so it reproduces the accumulated rounding of that walk.
+ *
+ * A `window` asks for part of the resized image only (for resize-then-centre-crop): just the
+ * columns and rows inside it are computed, and the result equals cropping the full result.
+ *
+ * @module
+ */
+
+import type { RgbImage } from "./rgb_image.ts";
+
+/** Pillow's resampling filter numbers (`PIL.Image.Resampling`), as used by `resample` in configs. */
+export const ResampleFilter = {
+  /** Nearest neighbour (Pillow's affine scaling path). */
+  NEAREST: 0,
+  /** Lanczos, support 3 (Pillow's `ANTIALIAS`). */
+  LANCZOS: 1,
+  /** Triangle filter, support 1. */
+  BILINEAR: 2,
+  /** Cubic convolution with a = -0.5, support 2: the CLIP default. */
+  BICUBIC: 3,
+  /** Box filter, support 0.5. */
+  BOX: 4,
+  /** Hamming-windowed sinc, support 1. */
+  HAMMING: 5,
+} as const;
+
+/** One of Pillow's resampling filter numbers, 0..5 (see {@linkcode ResampleFilter}). */
+export type ResampleFilter = typeof ResampleFilter[keyof typeof ResampleFilter];
+
+/** A rectangle of the resized image, in output pixel coordinates. */
+export interface ResizeWindow {
+  /** First column (≥ 0). */
+  readonly left: number;
+  /** First row (≥ 0). */
+  readonly top: number;
+  /** Number of columns (≥ 1, `left + width` ≤ the output width). */
+  readonly width: number;
+  /** Number of rows (≥ 1, `top + height` ≤ the output height). */
+  readonly height: number;
+}
+
+/** Fixed-point fraction bits of the filter weights, Pillow's `PRECISION_BITS` (32 - 8 - 2). */
+const PRECISION_BITS = 22;
+/** 1.0 in fixed point. */
+const FIXED_ONE = 1 << PRECISION_BITS;
+/** Initial accumulator value: one half in fixed point, so the final shift rounds. */
+const FIXED_HALF = 1 << (PRECISION_BITS - 1);
+/** Bytes per RGB pixel. */
+const CHANNELS = 3;
+
+/** Pillow's single-precision constants of the Hamming window (`0.54f`, `0.46f`). */
+const HAMMING_A = Math.fround(0.54);
+const HAMMING_B = Math.fround(0.46);
+
+/** Box filter: 1 on (-0.5, 0.5]. */
+function boxKernel(x: number): number {
+  return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
+}
+
+/** Triangle filter. */
+function bilinearKernel(x: number): number {
+  const ax = x < 0.0 ? -x : x;
+  return ax < 1.0 ? 1.0 - ax : 0.0;
+}
+
+/** Hamming-windowed sinc, evaluated with the same operations and constants as Pillow. */
+function hammingKernel(x: number): number {
+  let ax = x < 0.0 ? -x : x;
+  if (ax === 0.0) return 1.0;
+  if (ax >= 1.0) return 0.0;
+  ax = ax * Math.PI;
+  return Math.sin(ax) / ax * (HAMMING_A + HAMMING_B * Math.cos(ax));
+}
+
+/** Keys' cubic convolution kernel with a = -0.5, in Pillow's evaluation order. */
+function bicubicKernel(x: number): number {
+  const a = -0.5;
+  const ax = x < 0.0 ? -x : x;
+  if (ax < 1.0) return ((a + 2.0) * ax - (a + 3.0)) * ax * ax + 1;
+  if (ax < 2.0) return (((ax - 5) * ax + 8) * ax - 4) * a;
+  return 0.0;
+}
+
+/** Normalised sinc, `sin(πx) / (πx)`. */
+function sinc(x: number): number {
+  if (x === 0.0) return 1.0;
+  const px = x * Math.PI;
+  return Math.sin(px) / px;
+}
+
+/** Lanczos-3 kernel (sinc windowed by a 3× wider sinc), zero outside [-3, 3). */
+function lanczosKernel(x: number): number {
+  if (-3.0 <= x && x < 3.0) return sinc(x) * sinc(x / 3);
+  return 0.0;
+}
+
+/** A convolution filter: kernel function and support radius at scale 1. */
+interface ConvolutionFilter {
+  readonly kernel: (x: number) => number;
+  readonly support: number;
+}
+
+/** The convolution filters, indexed by Pillow filter number (NEAREST has none). */
+const CONVOLUTION_FILTERS: readonly (ConvolutionFilter | undefined)[] = [
+  undefined,
+  { kernel: lanczosKernel, support: 3.0 },
+  { kernel: bilinearKernel, support: 1.0 },
+  { kernel: bicubicKernel, support: 2.0 },
+  { kernel: boxKernel, support: 0.5 },
+  { kernel: hammingKernel, support: 1.0 },
+];
+
+/**
+ * Fixed-point weights of one resampling pass for a run of consecutive output positions:
+ * output `first + i` reads `counts[i]` input samples starting at `starts[i]` with the weights
+ * `weights[i * taps .. i * taps + counts[i]]`.
+ */
+interface PassCoefficients {
+  /** Stride of `weights` per output position (Pillow's `ksize`). */
+  readonly taps: number;
+  /** First input index read, per output position. */
+  readonly starts: Int32Array;
+  /** Number of input samples read, per output position. */
+  readonly counts: Int32Array;
+  /** 22-bit fixed-point weights. */
+  readonly weights: Int32Array;
+}
+
+/** Most coefficient sets kept; the least recently used one is dropped beyond this. */
+const COEFFICIENT_CACHE_LIMIT = 64;
+/** Coefficient sets by "inSize,outSize,filter,first,count", oldest first (a Map keeps insertion order). */
+const coefficientCache = new Map<string, PassCoefficients>();
+
+/**
+ * The weights for output positions `first .. first + count - 1` of a pass from `inSize` to
+ * `outSize` samples, cached (least recently used dropped beyond {@linkcode COEFFICIENT_CACHE_LIMIT}).
+ */
+function passCoefficients(
+  inSize: number,
+  outSize: number,
+  filter: ConvolutionFilter,
+  filterNumber: number,
+  first: number,
+  count: number,
+): PassCoefficients {
+  const key = `${inSize},${outSize},${filterNumber},${first},${count}`;
+  const cached = coefficientCache.get(key);
+  if (cached !== undefined) {
+    coefficientCache.delete(key);
+    coefficientCache.set(key, cached);
+    return cached;
+  }
+  const computed = computePassCoefficients(inSize, outSize, filter, first, count);
+  coefficientCache.set(key, computed);
+  if (coefficientCache.size > COEFFICIENT_CACHE_LIMIT) {
+    const oldest = coefficientCache.keys().next().value as string;
+    coefficientCache.delete(oldest);
+  }
+  return computed;
+}
+
+/** Pillow's `precompute_coeffs` followed by `normalize_coeffs_8bpc`, for a run of outputs. */
+function computePassCoefficients(
+  inSize: number,
+  outSize: number,
+  filter: ConvolutionFilter,
+  first: number,
+  count: number,
+): PassCoefficients {
+  const scale = inSize / outSize;
+  const filterScale = scale < 1.0 ? 1.0 : scale;
+  const support = filter.support * filterScale;
+  const taps = Math.ceil(support) * 2 + 1;
+  const inverseFilterScale = 1.0 / filterScale;
+  const starts = new Int32Array(count);
+  const counts = new Int32Array(count);
+  const weights = new Int32Array(count * taps);
+  const realWeights = new Float64Array(taps);
+  for (let i = 0; i < count; i++) {
+    const center = (first + i + 0.5) * scale;
+    // Pillow rounds both bounds by adding 0.5 and truncating toward zero.
+    let start = Math.trunc(center - support + 0.5);
+    if (start < 0) start = 0;
+    let end = Math.trunc(center + support + 0.5);
+    if (end > inSize) end = inSize;
+    const n = end - start;
+    let sum = 0.0;
+    for (let k = 0; k < n; k++) {
+      const w = filter.kernel((k + start - center + 0.5) * inverseFilterScale);
+      realWeights[k] = w;
+      sum += w;
+    }
+    const base = i * taps;
+    for (let k = 0; k < n; k++) {
+      const w = sum !== 0.0 ? realWeights[k] / sum : realWeights[k];
+      weights[base + k] = w < 0
+        ? Math.trunc(-0.5 + w * FIXED_ONE)
+        : Math.trunc(0.5 + w * FIXED_ONE);
+    }
+    starts[i] = start;
+    counts[i] = n;
+  }
+  return { taps, starts, counts, weights };
+}
+
+/** Byte buffer reused for the horizontal pass's output, when it is not too large to keep. */
+let intermediateScratch = new Uint8Array(0);
+/** Scratch buffers larger than this many bytes are allocated per call and not kept. */
+const SCRATCH_RETAIN_LIMIT = 1 << 24;
+
+/** A byte buffer of at least `length` bytes, reusing the kept scratch where possible. */
+function intermediateBuffer(length: number): Uint8Array {
+  if (length <= intermediateScratch.length) return intermediateScratch;
+  const buffer = new Uint8Array(length);
+  if (length <= SCRATCH_RETAIN_LIMIT) intermediateScratch = buffer;
+  return buffer;
+}
+
+/** Fixed-point accumulator to byte: arithmetic shift, then clamp to 0..255 (Pillow's `clip8`). */
+function clipToByte(accumulator: number): number {
+  const value = accumulator >> PRECISION_BITS;
+  return value < 0 ? 0 : value > 255 ? 255 : value;
+}
+
+/**
+ * Horizontal pass: for `rows` source rows starting at `firstRow`, writes one output row of
+ * `coefficients.counts.length` pixels each into `target` (packed, no padding).
+ *
+ * Sums are kept as 32-bit integers (`| 0`), as Pillow's C `int` accumulators are; the exact
+ * sums always fit, and the hint keeps V8 on integer arithmetic.
+ */
+function resampleHorizontal(
+  source: Uint8Array,
+  sourceWidth: number,
+  firstRow: number,
+  rows: number,
+  coefficients: PassCoefficients,
+  target: Uint8Array,
+): void {
+  const { taps, starts, counts, weights } = coefficients;
+  const outWidth = counts.length;
+  const sourceStride = sourceWidth * CHANNELS;
+  let o = 0;
+  for (let row = 0; row < rows; row++) {
+    const rowBase = (firstRow + row) * sourceStride;
+    for (let x = 0; x < outWidth; x++) {
+      let w = x * taps;
+      const end = w + counts[x];
+      let p = (rowBase + starts[x] * CHANNELS) | 0;
+      let r = FIXED_HALF;
+      let g = FIXED_HALF;
+      let b = FIXED_HALF;
+      for (; w < end; w++) {
+        const weight = weights[w];
+        r = (r + source[p] * weight) | 0;
+        g = (g + source[p + 1] * weight) | 0;
+        b = (b + source[p + 2] * weight) | 0;
+        p = (p + CHANNELS) | 0;
+      }
+      target[o++] = clipToByte(r);
+      target[o++] = clipToByte(g);
+      target[o++] = clipToByte(b);
+    }
+  }
+}
+
+/**
+ * Vertical pass: output row `i` combines `counts[i]` rows of `source` from row
+ * `starts[i] - rowOffset` (rows are `sourceStride` bytes; the columns of interest start at byte
+ * `columnOffset`), writing `rowBytes` bytes per row into `target`. Four bytes of a row are
+ * accumulated at a time, in 32-bit integers as in {@linkcode resampleHorizontal}.
+ */
+function resampleVertical(
+  source: Uint8Array,
+  sourceStride: number,
+  rowOffset: number,
+  columnOffset: number,
+  rowBytes: number,
+  coefficients: PassCoefficients,
+  target: Uint8Array,
+): void {
+  const { taps, starts, counts, weights } = coefficients;
+  const outHeight = counts.length;
+  let o = 0;
+  for (let y = 0; y < outHeight; y++) {
+    const n = counts[y];
+    const weightBase = y * taps;
+    const rowStart = (starts[y] - rowOffset) * sourceStride + columnOffset;
+    let i = 0;
+    for (; i + 4 <= rowBytes; i += 4) {
+      let a0 = FIXED_HALF;
+      let a1 = FIXED_HALF;
+      let a2 = FIXED_HALF;
+      let a3 = FIXED_HALF;
+      let p = rowStart + i;
+      for (let k = 0; k < n; k++) {
+        const weight = weights[weightBase + k];
+        a0 = (a0 + source[p] * weight) | 0;
+        a1 = (a1 + source[p + 1] * weight) | 0;
+        a2 = (a2 + source[p + 2] * weight) | 0;
+        a3 = (a3 + source[p + 3] * weight) | 0;
+        p += sourceStride;
+      }
+      target[o++] = clipToByte(a0);
+      target[o++] = clipToByte(a1);
+      target[o++] = clipToByte(a2);
+      target[o++] = clipToByte(a3);
+    }
+    for (; i < rowBytes; i++) {
+      let a = FIXED_HALF;
+      let p = rowStart + i;
+      for (let k = 0; k < n; k++) {
+        a = (a + source[p] * weights[weightBase + k]) | 0;
+        p += sourceStride;
+      }
+      target[o++] = clipToByte(a);
+    }
+  }
+}
+
+/**
+ * Source indices of Pillow's nearest-neighbour scaling for output positions
+ * `first .. first + count - 1` (-1 where the walk falls outside the source: Pillow fills 0).
+ */
+function nearestIndices(inSize: number, outSize: number, first: number, count: number): Int32Array {
+  const indices = new Int32Array(count);
+  const step = inSize / outSize;
+  let position = step * 0.5;
+  for (let i = 0; i < first; i++) position += step;
+  for (let i = 0; i < count; i++) {
+    const index = position < 0.0 ? -1 : Math.trunc(position);
+    indices[i] = index < inSize ? index : -1;
+    position += step;
+  }
+  return indices;
+}
+
+/** Nearest-neighbour resize of the window, as Pillow's `ImagingScaleAffine`. */
+function resizeNearest(
+  image: RgbImage,
+  width: number,
+  height: number,
+  window: ResizeWindow,
+): Uint8Array {
+  const columns = nearestIndices(image.width, width, window.left, window.width);
+  const rows = nearestIndices(image.height, height, window.top, window.height);
+  const output = new Uint8Array(window.width * window.height * CHANNELS);
+  const source = image.data;
+  const sourceStride = image.width * CHANNELS;
+  let o = 0;
+  for (let y = 0; y < window.height; y++) {
+    const row = rows[y];
+    if (row < 0) {
+      o += window.width * CHANNELS;
+      continue;
+    }
+    const rowBase = row * sourceStride;
+    for (let x = 0; x < window.width; x++) {
+      const column = columns[x];
+      if (column >= 0) {
+        const p = rowBase + column * CHANNELS;
+        output[o] = source[p];
+        output[o + 1] = source[p + 1];
+        output[o + 2] = source[p + 2];
+      }
+      o += CHANNELS;
+    }
+  }
+  return output;
+}
+
+/** Copies the window out of an image of the same size (Pillow returns a copy for equal sizes). */
+function copyWindow(image: RgbImage, window: ResizeWindow): Uint8Array {
+  const rowBytes = window.width * CHANNELS;
+  const output = new Uint8Array(rowBytes * window.height);
+  const stride = image.width * CHANNELS;
+  for (let y = 0; y < window.height; y++) {
+    const start = (window.top + y) * stride + window.left * CHANNELS;
+    output.set(image.data.subarray(start, start + rowBytes), y * rowBytes);
+  }
+  return output;
+}
+
+/** Two-pass convolution resize of the window. */
+function resizeConvolution(
+  image: RgbImage,
+  width: number,
+  height: number,
+  filterNumber: number,
+  filter: ConvolutionFilter,
+  window: ResizeWindow,
+): Uint8Array {
+  const needHorizontal = width !== image.width;
+  const needVertical = height !== image.height;
+  const output = new Uint8Array(window.width * window.height * CHANNELS);
+  const vertical = needVertical
+    ? passCoefficients(image.height, height, filter, filterNumber, window.top, window.height)
+    : undefined;
+  // Source rows the vertical pass reads (or the window's rows when there is none).
+  let firstRow = window.top;
+  let endRow = window.top + window.height;
+  if (vertical !== undefined) {
+    const last = vertical.counts.length - 1;
+    firstRow = vertical.starts[0];
+    endRow = vertical.starts[last] + vertical.counts[last];
+  }
+
+  let source = image.data;
+  let sourceStride = image.width * CHANNELS;
+  let rowOffset = 0;
+  let columnOffset = window.left * CHANNELS;
+  if (needHorizontal) {
+    const horizontal = passCoefficients(
+      image.width,
+      width,
+      filter,
+      filterNumber,
+      window.left,
+      window.width,
+    );
+    const rows = endRow - firstRow;
+    const target = needVertical ? intermediateBuffer(rows * window.width * CHANNELS) : output;
+    resampleHorizontal(image.data, image.width, firstRow, rows, horizontal, target);
+    if (!needVertical) return output;
+    source = target;
+    sourceStride = window.width * CHANNELS;
+    rowOffset = firstRow;
+    columnOffset = 0;
+  }
+  if (vertical === undefined) {
+    throw new Error("unreachable: equal sizes are copied before convolution");
+  }
+  resampleVertical(
+    source,
+    sourceStride,
+    rowOffset,
+    columnOffset,
+    window.width * CHANNELS,
+    vertical,
+    output,
+  );
+  return output;
+}
+
+/** Throws a RangeError unless `value` is an integer in `min..max`. */
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
+  }
+}
+
+/** Largest accepted output dimension (Pillow's sizes are C ints). */
+const MAX_DIMENSION = 0x7fffffff;
+
+/**
+ * Resizes an RGB image exactly as Pillow 9.4's `image.resize((width, height), filter)` does.
+ *
+ * @param image The source image.
+ * @param width Output width in pixels (≥ 1).
+ * @param height Output height in pixels (≥ 1).
+ * @param filter Pillow filter number (see {@linkcode ResampleFilter}).
+ * @param window If given, only this rectangle of the resized image is computed and returned;
+ *   the result equals cropping the full result to it.
+ * @returns A new image of the window's size (or `width` × `height`).
+ * @throws {RangeError} When a size, the filter, the window or the image's data length is invalid.
+ */
+export function resize(
+  image: RgbImage,
+  width: number,
+  height: number,
+  filter: ResampleFilter,
+  window?: ResizeWindow,
+): RgbImage {
+  checkInteger("source width", image.width, 1, MAX_DIMENSION);
+  checkInteger("source height", image.height, 1, MAX_DIMENSION);
+  if (image.data.length !== image.width * image.height * CHANNELS) {
+    throw new RangeError(
+      `source data length must be width * height * 3 = ${
+        image.width * image.height * CHANNELS
+      }, got ${image.data.length}`,
+    );
+  }
+  checkInteger("width", width, 1, MAX_DIMENSION);
+  checkInteger("height", height, 1, MAX_DIMENSION);
+  checkInteger("filter", filter, 0, CONVOLUTION_FILTERS.length - 1);
+  const region = window ?? { left: 0, top: 0, width, height };
+  checkInteger("window.left", region.left, 0, width - 1);
+  checkInteger("window.top", region.top, 0, height - 1);
+  checkInteger("window.width", region.width, 1, width - region.left);
+  checkInteger("window.height", region.height, 1, height - region.top);
+
+  let data: Uint8Array;
+  const convolution = CONVOLUTION_FILTERS[filter];
+  if (width === image.width && height === image.height) {
+    data = copyWindow(image, region);
+  } else if (convolution === undefined) {
+    data = resizeNearest(image, width, height, region);
+  } else {
+    data = resizeConvolution(image, width, height, filter, convolution, region);
+  }
+  return { width: region.width, height: region.height, data };
+}
