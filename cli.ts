@@ -65,8 +65,8 @@ Flags:
   --skip-existing         skip a model/dataset pair whose result file already exists
   --quiet                 no progress output
   --config FILE           evalscope task_cfg (.json, .yaml, .yml); flags given as well override it
-  --cache-dir DIR         evalscope's cache_dir (for hub downloads; local folders and URLs are
-                          read in place)
+  --cache-dir DIR         evalscope's cache_dir; accepted, not used yet (datasets are read in
+                          place; hub downloads will cache here)
   --max-skipped FRACTION  fail a dataset when more than this fraction of its samples cannot be
                           used (undecodable image, missing label); default 0.01
   --threads N             onnxruntime intra-op threads (default: 0 = onnxruntime decides)

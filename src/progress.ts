@@ -13,6 +13,10 @@ export interface ProgressUpdate {
   readonly skipped: number;
   /** Total samples, when known (a limit was given). */
   readonly total?: number;
+  /** Index of the shard being read (0-based), when known. */
+  readonly shard?: number;
+  /** Number of shards, when known. */
+  readonly nshards?: number;
 }
 
 /** Options for {@linkcode ProgressReporter}. */
@@ -49,6 +53,9 @@ export class ProgressReporter {
   readonly #start: number;
   #lastDraw = -Infinity;
   #last: ProgressUpdate = { samples: 0, skipped: 0 };
+  #currentShard = -1;
+  #samplesBeforeShard = 0;
+  #completedShards = 0;
 
   /**
    * @param label Shown in front of every line, e.g. `tiny-clip / fashion_mnist`.
@@ -62,23 +69,57 @@ export class ProgressReporter {
     this.#start = this.#now();
   }
 
+  /** Notes shard changes, from which the total is estimated when no limit gives it. */
+  #track(update: ProgressUpdate): void {
+    const { shard } = update;
+    if (shard === undefined || shard === this.#currentShard) return;
+    if (shard > this.#currentShard && this.#currentShard >= 0) {
+      this.#completedShards = shard;
+      this.#samplesBeforeShard = this.#last.samples;
+    }
+    this.#currentShard = shard;
+  }
+
+  /**
+   * The expected number of samples: the limit, else an estimate from the shards read so far
+   * (CLIP_benchmark's shards hold equal numbers of samples but for the last), whichever is lower.
+   */
+  #expectedTotal(update: ProgressUpdate): { total: number; estimated: boolean } | undefined {
+    let estimate: number | undefined;
+    if (update.nshards !== undefined && this.#completedShards > 0) {
+      estimate = Math.max(
+        update.samples,
+        Math.round((this.#samplesBeforeShard / this.#completedShards) * update.nshards),
+      );
+    }
+    if (update.total !== undefined && (estimate === undefined || update.total <= estimate)) {
+      return { total: update.total, estimated: false };
+    }
+    return estimate === undefined ? undefined : { total: estimate, estimated: true };
+  }
+
   /** The line describing `update` at the current time. */
   describe(update: ProgressUpdate): string {
     const elapsed = (this.#now() - this.#start) / 1000;
     const rate = elapsed > 0 ? update.samples / elapsed : 0;
     const parts = [this.#label];
-    if (update.total !== undefined && update.total > 0) {
-      const fraction = Math.min(1, update.samples / update.total);
+    const expected = this.#expectedTotal(update);
+    if (expected !== undefined && expected.total > 0) {
+      const { total, estimated } = expected;
+      const fraction = Math.min(1, update.samples / total);
       if (this.#options.interactive) {
         const width = 24;
         const filled = Math.round(fraction * width);
         parts.push(`[${"#".repeat(filled)}${".".repeat(width - filled)}]`);
       }
-      parts.push(`${update.samples}/${update.total} samples`);
+      parts.push(`${update.samples}/${estimated ? "~" : ""}${total} samples`);
       parts.push(`${rate.toFixed(1)}/s`);
-      parts.push(`ETA ${formatDuration(rate > 0 ? (update.total - update.samples) / rate : NaN)}`);
+      parts.push(`ETA ${formatDuration(rate > 0 ? (total - update.samples) / rate : NaN)}`);
     } else {
       parts.push(`${update.samples} samples`, `${rate.toFixed(1)}/s`);
+    }
+    if (update.nshards !== undefined && update.shard !== undefined) {
+      parts.push(`shard ${update.shard + 1}/${update.nshards}`);
     }
     if (update.skipped > 0) parts.push(`${update.skipped} skipped`);
     parts.push(`elapsed ${formatDuration(elapsed)}`);
@@ -87,6 +128,7 @@ export class ProgressReporter {
 
   /** Records an update; draws at most every 100 ms (bar) or every interval (lines). */
   update(update: ProgressUpdate): void {
+    this.#track(update);
     this.#last = update;
     if (this.#options.quiet) return;
     const now = this.#now();

@@ -36,6 +36,10 @@ export interface EvaluationProgress {
   readonly skipped: number;
   /** The total, when known in advance (with a limit). */
   readonly total?: number;
+  /** Index of the shard being read. */
+  readonly shard: number;
+  /** Number of shards. */
+  readonly nshards: number;
 }
 
 /** Options for {@linkcode evaluateZeroShotClassification}. */
@@ -156,6 +160,7 @@ export async function evaluateZeroShotClassification(
   const skipped: SkippedSample[] = [];
   let skippedCount = 0;
   let read = 0;
+  const shardIndex = new Map(dataset.shardUrls.map((url, index) => [url, index]));
 
   const extractLabel = (sample: Sample): number => {
     const label = labelField(sample);
@@ -176,9 +181,15 @@ export async function evaluateZeroShotClassification(
         skippedCount++;
         if (skipped.length < MAX_LISTED_SKIPS) skipped.push(s);
       },
-      onSample: () => {
+      onSample: (sample) => {
         read++;
-        options.onProgress?.({ samples: read, skipped: skippedCount, total: options.limit });
+        options.onProgress?.({
+          samples: read,
+          skipped: skippedCount,
+          total: options.limit,
+          shard: shardIndex.get(sample.source) ?? 0,
+          nshards: dataset.nshards,
+        });
       },
     },
   );

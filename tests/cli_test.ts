@@ -2,25 +2,11 @@
 import assert from "node:assert/strict";
 import { parseNpy } from "../src/npy.ts";
 import { readTarMembers } from "./_tar_writer.ts";
+import { runCli as cli } from "./_cli.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MODEL = `${ROOT}examples/demo/tiny-clip-demo`;
 const DATA_ROOT = `${ROOT}examples/demo/data/{dataset}`;
-
-async function cli(
-  args: string[],
-  cwd = ROOT,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}cli.ts`, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
 
 Deno.test("cli eval: writes evalscope's result file and prints a table", async () => {
   const out = await Deno.makeTempDir();

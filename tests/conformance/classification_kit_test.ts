@@ -4,18 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { KIT_DIR, kitTest } from "../_kit.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
+import { runCli } from "../_cli.ts";
 
 async function readJson(path: string) {
   return JSON.parse(await Deno.readTextFile(path));

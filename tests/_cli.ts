@@ -1,0 +1,30 @@
+/**
+ * Runs `cli.ts` in a real `deno run` subprocess, as a user would, for the CLI tests.
+ *
+ * @module
+ */
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** What a CLI run printed and returned. */
+export interface CliRun {
+  /** Exit status. */
+  readonly code: number;
+  /** Standard output. */
+  readonly stdout: string;
+  /** Standard error. */
+  readonly stderr: string;
+}
+
+/** Runs `deno run -A cli.ts ...args` (no colours) and collects its output. */
+export async function runCli(args: readonly string[], cwd?: string): Promise<CliRun> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
