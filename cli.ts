@@ -58,8 +58,8 @@ Flags:
   --task TASK             auto (default: dataset_type.txt, then the dataset name) or
                           zeroshot_classification
   --batch-size N          images and prompts per batch (default: 128)
-  --num-workers N         evalscope's num_workers; accepted for compatibility (decoding runs
-                          on the main thread, overlapped with inference)
+  --num-workers N         evalscope's num_workers; accepted for compatibility (decoding and
+                          inference currently both run on the main thread)
   --limit N               score only the first N samples of each dataset, in shard order
   --output-dir DIR        where result files go (default: outputs)
   --skip-existing         skip a model/dataset pair whose result file already exists

@@ -194,7 +194,9 @@ export async function evaluateZeroShotClassification(
     },
   );
 
-  // Encode one batch while the next is decoded; score in order.
+  // Batch k's encoding is awaited only after batch k+1 has been requested, so decoding and
+  // inference can overlap wherever one of them runs off the main thread (today onnxruntime-node
+  // runs the session on it, between the decoder's awaits). Batches are scored in order.
   let pending: Promise<void> | undefined;
   for await (const batch of batches) {
     const labels = batch.items.slice();

@@ -183,6 +183,37 @@ Deno.test("evaluation: a dataset without classnames.txt is an error naming the f
   }
 });
 
+Deno.test("evaluation: a dataset served over HTTP gives the same result as the folder", async () => {
+  const requested: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    requested.push(path);
+    try {
+      const file = await Deno.open(`${DATA}${decodeURIComponent(path)}`);
+      return new Response(file.readable);
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    const remote = await evaluateZeroShotClassification(model, await openWebDataset(url), {
+      datasetName: "demo",
+      limit: 200,
+    });
+    const local = await evaluateZeroShotClassification(model, await openWebDataset(DATA), {
+      datasetName: "demo",
+      limit: 200,
+    });
+    assert.deepEqual(remote.metrics, local.metrics);
+    assert.equal(remote.n_samples, 200);
+    assert.ok(requested.includes("/test/0.tar"));
+    assert.ok(requested.includes("/classnames.txt"));
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test({
   name: "release the demo model",
   fn: () => model.release(),
