@@ -26,20 +26,48 @@
  */
 
 export { ClipModel, type LoadModelOptions, loadPreprocessor, loadTokenizer } from "./src/model.ts";
-export { openWebDataset, type WebDataset } from "./src/dataset.ts";
-export { imageField, labelField, type Sample } from "./src/webdataset.ts";
+export {
+  openWebDataset,
+  type OpenWebDatasetOptions,
+  type SampleReadOptions,
+  type WebDataset,
+  type WebDatasetType,
+} from "./src/dataset.ts";
+export { type ImageField, imageField, labelField, type Sample } from "./src/webdataset.ts";
 export { decodeImage } from "./src/image/decode.ts";
 export type { RgbImage } from "./src/image/rgb_image.ts";
-export { ImagePreprocessor } from "./src/preprocess.ts";
-export { TextTokenizer, type TokenizedBatch } from "./src/tokenizer.ts";
-export { TextTower, VisionTower } from "./src/encoder.ts";
+export {
+  type CropRounding,
+  ImagePreprocessor,
+  type PreprocessorSettings,
+  type ResizeTarget,
+} from "./src/preprocess.ts";
+export { ResampleFilter } from "./src/image/resize.ts";
+export {
+  type TextCleaning,
+  TextTokenizer,
+  type TextTokenizerOptions,
+  type TokenizedBatch,
+} from "./src/tokenizer.ts";
+export { type SessionSettings, TextTower, VisionTower } from "./src/encoder.ts";
 export {
   ClassificationAccumulator,
   type ClassificationMetrics,
 } from "./src/metrics/classification.ts";
-export { type EvalPlan, planFromTaskConfig, readTaskConfigFile } from "./src/config.ts";
-export { runEvaluations } from "./src/evaluate.ts";
-export { formatResultsTable, type TaskResult, writeResult } from "./src/result.ts";
+export {
+  type EvalPlan,
+  planFromTaskConfig,
+  readTaskConfigFile,
+  type TaskChoice,
+} from "./src/config.ts";
+export { type EvaluationFailure, runEvaluations, type RunHooks } from "./src/evaluate.ts";
+export {
+  formatResultsTable,
+  type SkippedSample,
+  type TaskName,
+  type TaskResult,
+  writeResult,
+} from "./src/result.ts";
 export {
   ClipbenchError,
   DatasetError,
@@ -51,4 +79,6 @@ export {
 export {
   buildZeroShotClassifier,
   evaluateZeroShotClassification,
+  type EvaluationProgress,
+  type ZeroShotClassificationOptions,
 } from "./tasks/zeroshot_classification.ts";

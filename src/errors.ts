@@ -14,6 +14,8 @@ export class ClipbenchError extends Error {
   readonly exitCode: number;
 
   /**
+   * Creates an instance.
+   *
    * @param message What went wrong, naming the file, key, flag or offset involved.
    * @param options `cause` (the underlying error) and `exitCode` (default 1).
    */
@@ -26,7 +28,11 @@ export class ClipbenchError extends Error {
 
 /** Invalid command-line flags or configuration (unknown key, wrong type). Exit status 2. */
 export class UsageError extends ClipbenchError {
-  /** @param message What is wrong with the flags or configuration. */
+  /**
+   * Creates an instance.
+   *
+   * @param message What is wrong with the flags or configuration.
+   */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, exitCode: 2 });
   }
@@ -44,6 +50,8 @@ export class DatasetError extends ClipbenchError {
   readonly offset?: number;
 
   /**
+   * Creates an instance.
+   *
    * @param message What is wrong.
    * @param options `path`, `offset` and `cause`.
    */
@@ -63,6 +71,8 @@ export class SampleError extends ClipbenchError {
   readonly key: string;
 
   /**
+   * Creates an instance.
+   *
    * @param key The sample's WebDataset key.
    * @param message What is wrong with it.
    */
@@ -78,6 +88,8 @@ export class ImageDecodeError extends ClipbenchError {
   readonly format: string;
 
   /**
+   * Creates an instance.
+   *
    * @param format The format the bytes were taken for.
    * @param message What the decoder said.
    */
@@ -93,6 +105,8 @@ export class ModelError extends ClipbenchError {
   readonly path?: string;
 
   /**
+   * Creates an instance.
+   *
    * @param message What is missing or wrong, naming the file or the input names found.
    * @param options `path` and `cause`.
    */

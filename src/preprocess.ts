@@ -118,6 +118,8 @@ export class ImagePreprocessor {
   readonly #valueTable: Float32Array;
 
   /**
+   * Creates an instance.
+   *
    * @param settings Validated settings (use {@linkcode ImagePreprocessor.fromConfig} for JSON).
    * @throws {RangeError} When the output size would depend on the input image (no centre crop
    *   and no exact resize).

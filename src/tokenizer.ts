@@ -118,6 +118,8 @@ export class TextTokenizer {
   readonly #suffix: number[];
 
   /**
+   * Creates an instance.
+   *
    * @param tokenizerJson The parsed `tokenizer.json`.
    * @param tokenizerConfig The parsed `tokenizer_config.json` (`{}` when absent).
    * @param options Context length and pad id.

@@ -38,7 +38,11 @@ export class ClassificationAccumulator {
   readonly #perClassTotal: Float64Array;
   readonly #perClassCorrect: Float64Array;
 
-  /** @param numClasses Number of classes; at least 1. */
+  /**
+   * Creates an instance.
+   *
+   * @param numClasses Number of classes; at least 1.
+   */
   constructor(numClasses: number) {
     if (!Number.isInteger(numClasses) || numClasses < 1) {
       throw new RangeError(`number of classes must be a positive integer, got ${numClasses}`);
