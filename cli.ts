@@ -20,6 +20,7 @@ import {
   readTaskConfigFile,
 } from "./src/config.ts";
 import { ClipbenchError, UsageError } from "./src/errors.ts";
+import { MODEL_DTYPES } from "./src/model_files.ts";
 import { runEvaluations } from "./src/evaluate.ts";
 import { inspectImage, inspectText } from "./src/inspect.ts";
 import { formatResultsTable } from "./src/result.ts";
@@ -42,21 +43,22 @@ const EVAL_HELP =
   `Usage: deno run -A cli.ts eval --model DIR --dataset NAME... --dataset-root ROOT [flags]
        deno run -A cli.ts eval --config task_cfg.yaml [flags]
 
-Zero-shot classification of each model on each dataset (CLIP_benchmark's WebDataset layout:
-ROOT/<split>/nshards.txt, ROOT/<split>/0.tar..., ROOT/classnames.txt,
-ROOT/zeroshot_classification_templates.txt). Results go to
-OUTPUT_DIR/<model folder name>/<dataset>_zeroshot_classification.json.
+Evaluates each model on each dataset and writes
+OUTPUT_DIR/<model folder name>/<dataset>_<task>.json (evalscope's result files).
+Datasets use CLIP_benchmark's WebDataset layout (ROOT/<split>/nshards.txt, ROOT/<split>/0.tar...,
+ROOT/classnames.txt, ROOT/zeroshot_classification_templates.txt, ROOT/dataset_type.txt); the
+dataset named 'custom' is a folder with image_queries.jsonl (evalscope's custom retrieval data).
 
 Flags:
   --model DIR             model folder (transformers.js layout: config.json,
-                          preprocessor_config.json, tokenizer.json, onnx/vision_model.onnx,
-                          onnx/text_model.onnx); repeatable, or several after one flag
+                          preprocessor_config.json, tokenizer.json, onnx/*.onnx); repeatable,
+                          or several after one flag
   --dataset NAME          dataset name(s); repeatable, or several after one flag
   --dataset-root ROOT     folder or http(s) URL of the dataset; {dataset} is replaced by each
                           name (required when several datasets are given)
   --split NAME            split folder (default: test)
-  --task TASK             auto (default: dataset_type.txt, then the dataset name) or
-                          zeroshot_classification
+  --task TASK             auto (default: dataset_type.txt, then the dataset name),
+                          zeroshot_classification or zeroshot_retrieval
   --batch-size N          images and prompts per batch (default: 128)
   --num-workers N         evalscope's num_workers; accepted for compatibility (decoding and
                           inference currently both run on the main thread)
@@ -68,25 +70,40 @@ Flags:
   --cache-dir DIR         evalscope's cache_dir; accepted, not used yet (datasets are read in
                           place; hub downloads will cache here)
   --max-skipped FRACTION  fail a dataset when more than this fraction of its samples cannot be
-                          used (undecodable image, missing label); default 0.01
+                          used (undecodable image, missing label or captions); default 0.01
+  --recall-k K...         the k of retrieval's recall@k metrics (default: 1 5 10; evalscope
+                          reports 5)
+  --classnames FILE       class names replacing each dataset's classnames.txt: one per line,
+                          or CLIP_benchmark's JSON {dataset: [names]}
+  --templates FILE        templates replacing each dataset's zeroshot_classification_templates.txt:
+                          one per line, or CLIP_benchmark's JSON {dataset: [templates] or
+                          {class: [prompts]}}
+  --dump-classnames       add the class names used to classification results
+  --dump-templates        add the templates used to classification results
+  --dtype DTYPE           ONNX variant by transformers.js file suffix: fp32 (default), fp16, q8,
+                          int8, uint8, q4, q4f16, bnb4
+  --preprocess MODE       hf (transformers' image processor, default) or openclip (open_clip /
+                          CLIP_benchmark: resize and crop before the RGB conversion, crop offset
+                          rounded)
+  --crop-rounding MODE    override the centre-crop offset rule: floor (transformers) or round
+                          (open_clip / torchvision CenterCrop)
+  --text-cleaning MODE    open_clip (HTML-unescape texts as open_clip does; default for clip and
+                          mobileclip models) or none (as Hugging Face tokenizers do)
   --threads N             onnxruntime intra-op threads (default: 0 = onnxruntime decides)
-  --crop-rounding MODE    floor (transformers' CLIPImageProcessor, default) or round
-                          (open_clip/torchvision CenterCrop)
-  --text-cleaning MODE    open_clip (HTML-unescape texts as open_clip does; default for
-                          model_type clip) or none (as Hugging Face tokenizers do)
   -h, --help              this help
 `;
 
 const INSPECT_HELP = `Usage:
   deno run -A cli.ts inspect text --model DIR [--text-cleaning MODE] TEXT...
       prints the token ids (padded to the context length) and attention mask of each TEXT
-  deno run -A cli.ts inspect image --model DIR [--crop-rounding MODE] FILE [--out FILE.f32]
+  deno run -A cli.ts inspect image --model DIR [--preprocess MODE] [--crop-rounding MODE] FILE
+      [--out FILE.f32]
       decodes FILE, preprocesses it with the model's preprocessor_config.json and prints the
       tensor's shape and statistics; --out writes its raw little-endian float32 values
       (C order, [3, height, width]) for comparison with numpy.fromfile(..., dtype="<f4")
 `;
 
-const LIST_FLAGS = new Set(["--model", "--dataset"]);
+const LIST_FLAGS = new Set(["--model", "--dataset", "--recall-k"]);
 
 /**
  * Lets a list flag take several values (`--dataset a b c`) by repeating the flag for each
@@ -152,8 +169,15 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     "cache-dir": { type: "string" },
     "max-skipped": { type: "string" },
     threads: { type: "string" },
+    dtype: { type: "string" },
+    preprocess: { type: "string" },
     "crop-rounding": { type: "string" },
     "text-cleaning": { type: "string" },
+    "recall-k": { type: "string", multiple: true },
+    classnames: { type: "string" },
+    templates: { type: "string" },
+    "dump-classnames": { type: "boolean" },
+    "dump-templates": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return "help";
@@ -163,38 +187,49 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
   const fromFile = values.config
     ? planFromTaskConfig(await readTaskConfigFile(values.config as string), values.config as string)
     : {};
-  const str = (key: string) => values[key] as string | undefined;
+  /** The value of a string flag run through `parse`, or undefined when the flag is absent. */
+  const option = <T>(name: string, parse: (value: string, flag: string) => T): T | undefined => {
+    const value = values[name] as string | undefined;
+    return value === undefined ? undefined : parse(value, `--${name}`);
+  };
+  const text = (value: string) => value;
+  const integer = (value: string, flag: string) => expectInteger(value, flag);
+  const count = (value: string, flag: string) => expectInteger(value, flag, true);
+  const list = (name: string) =>
+    (values[name] as string[] | undefined)?.flatMap((v) => v.split(",")).filter(Boolean);
   const flags: Partial<EvalPlan> = {
-    models: (values.model as string[] | undefined)?.flatMap((m) => m.split(",")).filter(Boolean),
-    datasets: (values.dataset as string[] | undefined)?.flatMap((d) => d.split(",")).filter(
-      Boolean,
-    ),
-    datasetRoot: str("dataset-root"),
-    split: str("split"),
-    task: str("task") !== undefined ? parseTaskChoice(str("task")!, "--task") : undefined,
-    batchSize: str("batch-size") !== undefined
-      ? expectInteger(str("batch-size"), "--batch-size")
-      : undefined,
-    numWorkers: str("num-workers") !== undefined
-      ? expectInteger(str("num-workers"), "--num-workers", true)
-      : undefined,
-    limit: str("limit") !== undefined ? expectInteger(str("limit"), "--limit") : undefined,
-    outputDir: str("output-dir"),
+    models: list("model"),
+    datasets: list("dataset"),
+    datasetRoot: option("dataset-root", text),
+    split: option("split", text),
+    task: option("task", parseTaskChoice),
+    batchSize: option("batch-size", integer),
+    numWorkers: option("num-workers", count),
+    limit: option("limit", integer),
+    outputDir: option("output-dir", text),
     skipExisting: values["skip-existing"] ? true : undefined,
     quiet: values.quiet ? true : undefined,
-    cacheDir: str("cache-dir"),
-    maxSkippedFraction: str("max-skipped") !== undefined
-      ? parseFraction(str("max-skipped")!, "--max-skipped")
-      : undefined,
-    threads: str("threads") !== undefined
-      ? expectInteger(str("threads"), "--threads", true)
-      : undefined,
-    cropRounding: str("crop-rounding") !== undefined
-      ? parseChoice(str("crop-rounding")!, "--crop-rounding", ["floor", "round"] as const)
-      : undefined,
-    textCleaning: str("text-cleaning") !== undefined
-      ? parseChoice(str("text-cleaning")!, "--text-cleaning", ["open_clip", "none"] as const)
-      : undefined,
+    cacheDir: option("cache-dir", text),
+    maxSkippedFraction: option("max-skipped", parseFraction),
+    threads: option("threads", count),
+    dtype: option("dtype", (v, flag) => parseChoice(v, flag, MODEL_DTYPES)),
+    preprocess: option(
+      "preprocess",
+      (v, flag) => parseChoice(v, flag, ["hf", "openclip"] as const),
+    ),
+    cropRounding: option(
+      "crop-rounding",
+      (v, flag) => parseChoice(v, flag, ["floor", "round"] as const),
+    ),
+    textCleaning: option(
+      "text-cleaning",
+      (v, flag) => parseChoice(v, flag, ["open_clip", "none"] as const),
+    ),
+    recallK: list("recall-k")?.map((k) => expectInteger(k, "--recall-k")),
+    classnamesFile: option("classnames", text),
+    templatesFile: option("templates", text),
+    dumpClassnames: values["dump-classnames"] ? true : undefined,
+    dumpTemplates: values["dump-templates"] ? true : undefined,
   };
   const merged = { ...fromFile };
   for (const [key, value] of Object.entries(flags)) {
@@ -230,6 +265,7 @@ async function runInspect(args: string[]): Promise<number> {
   const { values, positionals } = parse(rest, {
     model: { type: "string" },
     out: { type: "string" },
+    preprocess: { type: "string" },
     "crop-rounding": { type: "string" },
     "text-cleaning": { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -255,9 +291,13 @@ async function runInspect(args: string[]): Promise<number> {
   if (what === "image") {
     if (positionals.length !== 1) throw new UsageError("inspect image needs exactly one FILE");
     const rounding = values["crop-rounding"] as string | undefined;
+    const preprocess = values.preprocess as string | undefined;
     console.log(
       await inspectImage(model, positionals[0], {
         out: values.out as string | undefined,
+        preprocess: preprocess === undefined
+          ? undefined
+          : parseChoice(preprocess, "--preprocess", ["hf", "openclip"] as const),
         cropRounding: rounding === undefined
           ? undefined
           : parseChoice(rounding, "--crop-rounding", ["floor", "round"] as const),

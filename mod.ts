@@ -34,26 +34,65 @@ export {
   type WebDatasetType,
 } from "./src/dataset.ts";
 export { type ImageField, imageField, labelField, type Sample } from "./src/webdataset.ts";
-export { decodeImage } from "./src/image/decode.ts";
+export { decodeImage, decodeNativeImage } from "./src/image/decode.ts";
 export type { RgbImage } from "./src/image/rgb_image.ts";
+export type {
+  ByteSampleImage,
+  Int32SampleImage,
+  NativeImage,
+  PaletteImage,
+  PillowMode,
+} from "./src/image/native_image.ts";
 export {
+  type ConversionOrder,
   type CropRounding,
   ImagePreprocessor,
+  type PreprocessMode,
   type PreprocessorSettings,
   type ResizeTarget,
 } from "./src/preprocess.ts";
 export { ResampleFilter } from "./src/image/resize.ts";
 export {
   type TextCleaning,
+  type TextPadding,
   TextTokenizer,
   type TextTokenizerOptions,
   type TokenizedBatch,
 } from "./src/tokenizer.ts";
 export { type SessionSettings, TextTower, VisionTower } from "./src/encoder.ts";
+export { DTYPE_SUFFIXES, isModelDtype, MODEL_DTYPES, type ModelDtype } from "./src/model_files.ts";
+export { type ModelFamily, modelFamily, type ModelFamilyName } from "./src/model_family.ts";
 export {
   ClassificationAccumulator,
   type ClassificationMetrics,
 } from "./src/metrics/classification.ts";
+export {
+  MultilabelAccumulator,
+  type MultilabelAccumulatorOptions,
+  type MultilabelMetrics,
+  type TorchVectorLanes,
+} from "./src/metrics/multilabel.ts";
+export {
+  RetrievalAccumulator,
+  type RetrievalMetrics,
+  type RetrievalRanks,
+} from "./src/metrics/retrieval.ts";
+export {
+  type PromptFile,
+  type PromptOverrides,
+  promptOverridesFor,
+  readClassnamesFile,
+  type ReadPromptFileOptions,
+  readTemplatesFile,
+  type ZeroShotTemplates,
+} from "./src/prompt_files.ts";
+export {
+  CUSTOM_QUERIES_FILE,
+  CustomDataset,
+  type CustomRecord,
+  openCustomDataset,
+  type OpenCustomDatasetOptions,
+} from "./src/custom_dataset.ts";
 export {
   type EvalPlan,
   planFromTaskConfig,
@@ -81,4 +120,12 @@ export {
   evaluateZeroShotClassification,
   type EvaluationProgress,
   type ZeroShotClassificationOptions,
+  type ZeroShotClassificationResult,
 } from "./tasks/zeroshot_classification.ts";
+export {
+  DEFAULT_RECALL_K,
+  evaluateZeroShotRetrieval,
+  type RetrievalDataset,
+  type ZeroShotRetrievalOptions,
+  type ZeroShotRetrievalResult,
+} from "./tasks/zeroshot_retrieval.ts";

@@ -29,11 +29,12 @@
 
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "./errors.ts";
-import type { CropRounding } from "./preprocess.ts";
+import type { ModelDtype } from "./model_files.ts";
+import type { CropRounding, PreprocessMode } from "./preprocess.ts";
 import type { TextCleaning } from "./tokenizer.ts";
 
-/** Task selection: `auto` reads `dataset_type.txt` and the dataset name. */
-export type TaskChoice = "auto" | "zeroshot_classification";
+/** Task selection: `auto` reads `dataset_type.txt`, then the dataset name. */
+export type TaskChoice = "auto" | "zeroshot_classification" | "zeroshot_retrieval";
 
 /** Everything one `eval` run needs. */
 export interface EvalPlan {
@@ -65,10 +66,24 @@ export interface EvalPlan {
   maxSkippedFraction: number;
   /** onnxruntime intra-op threads (0 = onnxruntime's choice). */
   threads: number;
-  /** Centre-crop offset rule. */
-  cropRounding: CropRounding;
+  /** Which Python preprocessing to reproduce. */
+  preprocess: PreprocessMode;
+  /** Centre-crop offset rule; undefined = per `preprocess` and model family. */
+  cropRounding?: CropRounding;
   /** Text clean-up; undefined = per model family. */
   textCleaning?: TextCleaning;
+  /** Precision variant of the ONNX graphs (transformers.js file suffix). */
+  dtype: ModelDtype;
+  /** The k of the retrieval recall@k metrics. */
+  recallK: number[];
+  /** File of class names replacing each dataset's `classnames.txt`. */
+  classnamesFile?: string;
+  /** File of templates (or class-specific prompts) replacing each dataset's templates. */
+  templatesFile?: string;
+  /** Add the class names used to classification results. */
+  dumpClassnames: boolean;
+  /** Add the templates used to classification results. */
+  dumpTemplates: boolean;
 }
 
 /** The defaults of every optional setting (evalscope's where it has one). */
@@ -82,7 +97,11 @@ export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   quiet: false,
   maxSkippedFraction: 0.01,
   threads: 0,
-  cropRounding: "floor",
+  preprocess: "hf",
+  dtype: "fp32",
+  recallK: [1, 5, 10],
+  dumpClassnames: false,
+  dumpTemplates: false,
 };
 
 function expectString(value: unknown, where: string): string {
@@ -207,13 +226,17 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
 
 /** Parses a `--task` value. */
 export function parseTaskChoice(value: string, where: string): TaskChoice {
-  if (value === "auto" || value === "zeroshot_classification") return value;
-  if (value === "zeroshot_retrieval" || value === "image_caption") {
+  if (value === "auto" || value === "zeroshot_classification" || value === "zeroshot_retrieval") {
+    return value;
+  }
+  if (value === "image_caption") {
     throw new UsageError(
-      `${where}: task '${value}' is not supported yet (supported: auto, zeroshot_classification)`,
+      `${where}: task 'image_caption' (captioning with an API model) is not supported by clipbench`,
     );
   }
-  throw new UsageError(`${where} must be auto or zeroshot_classification, got '${value}'`);
+  throw new UsageError(
+    `${where} must be auto, zeroshot_classification or zeroshot_retrieval, got '${value}'`,
+  );
 }
 
 /**

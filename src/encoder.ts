@@ -1,83 +1,54 @@
 /**
- * ONNX Runtime sessions for the two towers of a CLIP-family model (transformers.js layout:
- * `onnx/vision_model.onnx`, `onnx/text_model.onnx`).
+ * The image and text encoders of a CLIP-family model over its ONNX graphs (transformers.js
+ * layout): separate towers (`onnx/vision_model.onnx`, `onnx/text_model.onnx`) or one joint graph
+ * (`onnx/model.onnx`) that serves both modalities.
  *
- * Input and output names are read from each session rather than assumed: the vision tower takes
- * `pixel_values`; the text tower takes `input_ids` (int64 or int32, as the graph declares) and,
- * when the graph has them, `attention_mask` and `token_type_ids`. The embedding output is
- * `image_embeds`/`text_embeds`, else `pooler_output`. Embeddings come back L2-normalised, one row
- * per input, as `Float32Array`s of `count × dim`.
+ * Everything is read from the graph rather than assumed:
+ *
+ * - the image encoder feeds `pixel_values` (float32 or float16, as declared); the text encoder
+ *   feeds `input_ids` and, when the graph declares them, `attention_mask` and `token_type_ids`
+ *   (zeros), as int64 or int32;
+ * - a graph that also takes the other modality's inputs (a joint graph) gets a minimal dummy for
+ *   them: a zero image of the declared (else the preprocessor's) size, or a one-token text of
+ *   id 0 (the declared length when the graph fixes it); one row, or as many rows as the batch when
+ *   the graph gives both inputs the same named batch axis;
+ * - the embedding is the first output of a preference list that the model family gives
+ *   (`image_embeds`, `pooler_output`, …).
+ *
+ * Embeddings come back L2-normalised, one row per input, as `Float32Array`s of `count × dim`.
  *
  * @module
  */
 
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { ModelError } from "./errors.ts";
+import { GraphSession, type GraphValue, type SessionSettings, staticAxis } from "./onnx_session.ts";
 import type { TokenizedBatch } from "./tokenizer.ts";
 
-/** Session settings shared by both towers. */
-export interface SessionSettings {
-  /** onnxruntime intra-op threads; 0 or undefined lets onnxruntime choose. */
-  readonly threads?: number;
-  /** Execution provider; `cpu` by default. */
-  readonly executionProvider?: "cpu" | "cuda";
-}
+export type { SessionSettings } from "./onnx_session.ts";
 
-/** Metadata of one graph input or output as onnxruntime reports it. */
-interface ValueInfo {
-  readonly name: string;
-  readonly isTensor: boolean;
-  readonly type?: string;
-  readonly shape?: readonly (number | string)[];
-}
+/** L2-normalised embeddings, row-major `count × dim`. */
+type Embeddings = { embeddings: Float32Array; dim: number };
 
-async function createSession(
-  path: string,
-  settings: SessionSettings,
-): Promise<ort.InferenceSession> {
-  try {
-    await Deno.stat(path);
-  } catch (error) {
-    throw new ModelError(`model file not found: ${path}`, { path, cause: error });
-  }
-  try {
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: [settings.executionProvider ?? "cpu"],
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-    };
-    if (settings.threads && settings.threads > 0) options.intraOpNumThreads = settings.threads;
-    return await ort.InferenceSession.create(path, options);
-  } catch (error) {
-    throw new ModelError(`cannot load ONNX graph ${path}: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-}
+/** Inputs an image encoder fills. */
+const IMAGE_INPUTS = ["pixel_values"] as const;
+/** Inputs a text encoder fills. */
+const TEXT_INPUTS = ["input_ids", "attention_mask", "token_type_ids"] as const;
 
-function metadataOf(list: readonly unknown[]): ValueInfo[] {
-  return list as ValueInfo[];
-}
+/** Default output preference of {@linkcode VisionTower}: projected embeddings, else pooled. */
+export const DEFAULT_IMAGE_OUTPUTS: readonly string[] = ["image_embeds", "pooler_output"];
+/** Default output preference of {@linkcode TextTower}. */
+export const DEFAULT_TEXT_OUTPUTS: readonly string[] = ["text_embeds", "pooler_output"];
 
-function pickOutput(session: ort.InferenceSession, preferred: string, path: string): ValueInfo {
-  const outputs = metadataOf(session.outputMetadata);
-  const found = outputs.find((o) => o.name === preferred) ??
-    outputs.find((o) => o.name === "pooler_output");
-  if (!found) {
-    throw new ModelError(
-      `${path} has no '${preferred}' or 'pooler_output' output; its outputs are: ${
-        outputs.map((o) => o.name).join(", ")
-      }`,
-      { path },
-    );
-  }
-  return found;
-}
-
-function staticDim(info: ValueInfo, axis: number): number | undefined {
-  const dim = info.shape?.[axis];
-  return typeof dim === "number" && dim > 0 ? dim : undefined;
+/** Options for opening an encoder over a graph. */
+export interface EncoderOptions {
+  /** Output names to use, in order of preference (defaults: the `DEFAULT_*_OUTPUTS`). */
+  readonly outputNames?: readonly string[];
+  /**
+   * Image size for a dummy `pixel_values` when a text encoder's graph also takes images and does
+   * not fix their size (a joint graph).
+   */
+  readonly imageSize?: { readonly height: number; readonly width: number };
 }
 
 /** Normalises each row of a `rows × dim` matrix to unit L2 norm, in place (norm computed in float64). */
@@ -94,25 +65,48 @@ export function l2NormalizeRows(data: Float32Array, rows: number, dim: number): 
   return data;
 }
 
-function copyEmbeddings(output: ort.Tensor, count: number, path: string, name: string): {
-  data: Float32Array;
-  dim: number;
-} {
-  if (output.type !== "float32") {
-    throw new ModelError(`${path}: output '${name}' is ${output.type}, expected float32`, { path });
+/** Rejects inputs that neither modality's encoder can fill. */
+function checkKnownInputs(graph: GraphSession): void {
+  const known = new Set<string>([...IMAGE_INPUTS, ...TEXT_INPUTS]);
+  const unknown = [...graph.inputs.keys()].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new ModelError(
+      `${graph.path} needs inputs clipbench cannot supply (${
+        unknown.join(", ")
+      }); its inputs are: ${graph.inputList}`,
+      { path: graph.path },
+    );
   }
+}
+
+/**
+ * Rows of the dummy for the other modality: the fixed batch size when the graph fixes it, the
+ * real batch's when both inputs share a named batch axis, else 1.
+ */
+function dummyRows(dummy: GraphValue, real: GraphValue, count: number): number {
+  const fixed = staticAxis(dummy, 0);
+  if (fixed !== undefined) return fixed;
+  const axis = dummy.shape[0];
+  return typeof axis === "string" && axis !== "" && axis === real.shape[0] ? count : 1;
+}
+
+function embeddingsOf(
+  graph: GraphSession,
+  output: { data: Float32Array; dims: readonly number[] },
+  count: number,
+  name: string,
+): Embeddings {
   const dims = output.dims;
   if (dims.length !== 2 || dims[0] !== count) {
     throw new ModelError(
-      `${path}: output '${name}' has shape [${dims.join(", ")}], expected [${count}, dim]`,
-      { path },
+      `${graph.path}: output '${name}' has shape [${dims.join(", ")}], expected [${count}, dim]`,
+      { path: graph.path },
     );
   }
-  const data = new Float32Array(output.data as Float32Array);
-  return { data, dim: dims[1] };
+  return { embeddings: l2NormalizeRows(output.data, count, dims[1]), dim: dims[1] };
 }
 
-/** The image tower: `pixel_values` → L2-normalised image embeddings. */
+/** The image encoder: `pixel_values` → L2-normalised image embeddings. */
 export class VisionTower {
   /** Path of the ONNX file. */
   readonly path: string;
@@ -120,38 +114,72 @@ export class VisionTower {
   readonly inputName = "pixel_values";
   /** Name of the embedding output used. */
   readonly outputName: string;
+  /** Declared element type of `pixel_values` (`float32` or `float16`). */
+  readonly inputType: string;
   /** Static `[channels, height, width]` of the pixel input, where the graph fixes them. */
   readonly inputShape: readonly (number | undefined)[];
-  readonly #session: ort.InferenceSession;
+  /** Whether the graph also takes text inputs (a joint graph), filled with a dummy text. */
+  readonly joint: boolean;
+  readonly #graph: GraphSession;
 
-  private constructor(path: string, session: ort.InferenceSession) {
-    this.path = path;
-    this.#session = session;
-    const inputs = metadataOf(session.inputMetadata);
-    const pixel = inputs.find((i) => i.name === this.inputName);
-    if (!pixel) {
+  private constructor(graph: GraphSession, options: EncoderOptions) {
+    this.path = graph.path;
+    this.#graph = graph;
+    const pixel = graph.input(this.inputName);
+    if (pixel.type !== "float32" && pixel.type !== "float16") {
       throw new ModelError(
-        `${path} has no 'pixel_values' input; its inputs are: ${
-          inputs.map((i) => i.name).join(", ")
-        }`,
-        { path },
+        `${graph.path}: input 'pixel_values' is ${pixel.type}; only float32 and float16 are supported`,
+        { path: graph.path },
       );
     }
-    if (pixel.type !== undefined && pixel.type !== "float32") {
-      throw new ModelError(
-        `${path}: input 'pixel_values' is ${pixel.type}; only float32 is supported`,
-        {
-          path,
-        },
-      );
-    }
-    this.inputShape = [staticDim(pixel, 1), staticDim(pixel, 2), staticDim(pixel, 3)];
-    this.outputName = pickOutput(session, "image_embeds", path).name;
+    checkKnownInputs(graph);
+    this.inputType = pixel.type;
+    this.inputShape = [staticAxis(pixel, 1), staticAxis(pixel, 2), staticAxis(pixel, 3)];
+    this.joint = graph.inputs.has("input_ids");
+    this.outputName = graph.pickOutput(options.outputNames ?? DEFAULT_IMAGE_OUTPUTS).name;
   }
 
-  /** Opens the vision graph. */
-  static async create(path: string, settings: SessionSettings = {}): Promise<VisionTower> {
-    return new VisionTower(path, await createSession(path, settings));
+  /**
+   * Builds the image encoder over an open graph. The encoder takes over the caller's hold on the
+   * session (call `graph.retain()` first to share it).
+   */
+  static fromGraph(graph: GraphSession, options: EncoderOptions = {}): VisionTower {
+    return new VisionTower(graph, options);
+  }
+
+  /** Opens an image graph file. */
+  static async create(
+    path: string,
+    settings: SessionSettings = {},
+    options: EncoderOptions = {},
+  ): Promise<VisionTower> {
+    const graph = await GraphSession.open(path, settings);
+    try {
+      return new VisionTower(graph, options);
+    } catch (error) {
+      await graph.release();
+      throw error;
+    }
+  }
+
+  #dummyText(count: number): Record<string, ort.Tensor> {
+    const graph = this.#graph;
+    const ids = graph.input("input_ids");
+    const rows = dummyRows(ids, graph.input(this.inputName), count);
+    const length = staticAxis(ids, 1) ?? 1;
+    const dims = [rows, length];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: graph.integerTensor("input_ids", new Int32Array(rows * length), dims),
+    };
+    if (graph.inputs.has("attention_mask")) {
+      const mask = new Int32Array(rows * length).fill(1);
+      feeds.attention_mask = graph.integerTensor("attention_mask", mask, dims);
+    }
+    if (graph.inputs.has("token_type_ids")) {
+      const types = new Int32Array(rows * length);
+      feeds.token_type_ids = graph.integerTensor("token_type_ids", types, dims);
+    }
+    return feeds;
   }
 
   /**
@@ -170,31 +198,27 @@ export class VisionTower {
       throw new RangeError(`pixel buffer holds ${pixels.length} values, ${expected} needed`);
     }
     const view = pixels.length === expected ? pixels : pixels.subarray(0, expected);
-    const input = new ort.Tensor("float32", view, [count, 3, height, width]);
-    const outputs = await this.#session.run({ [this.inputName]: input });
-    const { data, dim } = copyEmbeddings(
-      outputs[this.outputName],
-      count,
-      this.path,
-      this.outputName,
-    );
-    for (const tensor of Object.values(outputs)) tensor.dispose?.();
-    return { embeddings: l2NormalizeRows(data, count, dim), dim };
+    const feeds: Record<string, ort.Tensor> = {
+      [this.inputName]: this.#graph.floatTensor(this.inputName, view, [count, 3, height, width]),
+    };
+    if (this.joint) Object.assign(feeds, this.#dummyText(count));
+    const output = await this.#graph.runFloat(feeds, this.outputName);
+    return embeddingsOf(this.#graph, output, count, this.outputName);
   }
 
-  /** Releases the session. */
+  /** Releases the session (a shared joint session closes with its last encoder). */
   async release(): Promise<void> {
-    await this.#session.release();
+    await this.#graph.release();
   }
 }
 
-/** The text tower: token ids (and mask) → L2-normalised text embeddings. */
+/** The text encoder: token ids (and mask) → L2-normalised text embeddings. */
 export class TextTower {
   /** Path of the ONNX file. */
   readonly path: string;
   /** Name of the embedding output used. */
   readonly outputName: string;
-  /** Integer type of each integer input the graph declares (`input_ids`, `attention_mask`, …). */
+  /** Integer type of each text input the graph declares (`input_ids`, `attention_mask`, …). */
   readonly inputTypes: ReadonlyMap<string, "int64" | "int32">;
   /** Whether the graph takes `attention_mask`. */
   readonly takesAttentionMask: boolean;
@@ -202,61 +226,77 @@ export class TextTower {
   readonly takesTokenTypeIds: boolean;
   /** Static context length of `input_ids`, where the graph fixes it. */
   readonly contextLength?: number;
-  readonly #session: ort.InferenceSession;
+  /** Whether the graph also takes `pixel_values` (a joint graph), filled with a zero image. */
+  readonly joint: boolean;
+  readonly #graph: GraphSession;
+  readonly #imageSize?: { readonly height: number; readonly width: number };
 
-  private constructor(path: string, session: ort.InferenceSession) {
-    this.path = path;
-    this.#session = session;
-    const inputs = metadataOf(session.inputMetadata);
-    const names = inputs.map((i) => i.name);
-    const ids = inputs.find((i) => i.name === "input_ids");
-    if (!ids) {
-      throw new ModelError(
-        `${path} has no 'input_ids' input; its inputs are: ${names.join(", ")}`,
-        {
-          path,
-        },
-      );
-    }
-    const known = new Set(["input_ids", "attention_mask", "token_type_ids"]);
-    const unknown = names.filter((n) => !known.has(n));
-    if (unknown.length > 0) {
-      throw new ModelError(
-        `${path} needs inputs clipbench cannot supply (${unknown.join(", ")}); its inputs are: ${
-          names.join(", ")
-        }`,
-        { path },
-      );
-    }
+  private constructor(graph: GraphSession, options: EncoderOptions) {
+    this.path = graph.path;
+    this.#graph = graph;
+    const ids = graph.input("input_ids");
+    checkKnownInputs(graph);
     const types = new Map<string, "int64" | "int32">();
-    for (const input of inputs) {
+    for (const name of TEXT_INPUTS) {
+      const input = graph.inputs.get(name);
+      if (!input) continue;
       if (input.type !== "int64" && input.type !== "int32") {
         throw new ModelError(
-          `${path}: input '${input.name}' is ${input.type}, expected int64 or int32`,
-          {
-            path,
-          },
+          `${graph.path}: input '${name}' is ${input.type}, expected int64 or int32`,
+          { path: graph.path },
         );
       }
-      types.set(input.name, input.type);
+      types.set(name, input.type);
     }
     this.inputTypes = types;
-    this.contextLength = staticDim(ids, 1);
-    this.takesAttentionMask = names.includes("attention_mask");
-    this.takesTokenTypeIds = names.includes("token_type_ids");
-    this.outputName = pickOutput(session, "text_embeds", path).name;
+    this.contextLength = staticAxis(ids, 1);
+    this.takesAttentionMask = types.has("attention_mask");
+    this.takesTokenTypeIds = types.has("token_type_ids");
+    this.joint = graph.inputs.has("pixel_values");
+    this.#imageSize = options.imageSize;
+    this.outputName = graph.pickOutput(options.outputNames ?? DEFAULT_TEXT_OUTPUTS).name;
   }
 
-  /** Opens the text graph. */
-  static async create(path: string, settings: SessionSettings = {}): Promise<TextTower> {
-    return new TextTower(path, await createSession(path, settings));
+  /**
+   * Builds the text encoder over an open graph. The encoder takes over the caller's hold on the
+   * session (call `graph.retain()` first to share it).
+   */
+  static fromGraph(graph: GraphSession, options: EncoderOptions = {}): TextTower {
+    return new TextTower(graph, options);
   }
 
-  #integerTensor(name: string, values: Int32Array, dims: number[]): ort.Tensor {
-    if (this.inputTypes.get(name) === "int32") return new ort.Tensor("int32", values, dims);
-    const wide = new BigInt64Array(values.length);
-    for (let i = 0; i < values.length; i++) wide[i] = BigInt(values[i]);
-    return new ort.Tensor("int64", wide, dims);
+  /** Opens a text graph file. */
+  static async create(
+    path: string,
+    settings: SessionSettings = {},
+    options: EncoderOptions = {},
+  ): Promise<TextTower> {
+    const graph = await GraphSession.open(path, settings);
+    try {
+      return new TextTower(graph, options);
+    } catch (error) {
+      await graph.release();
+      throw error;
+    }
+  }
+
+  #dummyImage(count: number): Record<string, ort.Tensor> {
+    const graph = this.#graph;
+    const pixel = graph.input("pixel_values");
+    const rows = dummyRows(pixel, graph.input("input_ids"), count);
+    const channels = staticAxis(pixel, 1) ?? 3;
+    const height = staticAxis(pixel, 2) ?? this.#imageSize?.height;
+    const width = staticAxis(pixel, 3) ?? this.#imageSize?.width;
+    if (height === undefined || width === undefined) {
+      throw new ModelError(
+        `${graph.path} takes images as well as texts, of no fixed size, and no image size was given ` +
+          `for the dummy image`,
+        { path: graph.path },
+      );
+    }
+    const dims = [rows, channels, height, width];
+    const zeros = new Float32Array(rows * channels * height * width);
+    return { pixel_values: graph.floatTensor("pixel_values", zeros, dims) };
   }
 
   /**
@@ -265,33 +305,25 @@ export class TextTower {
    * @returns `count × dim` L2-normalised embeddings and `dim`.
    */
   async encode(batch: TokenizedBatch): Promise<{ embeddings: Float32Array; dim: number }> {
+    const graph = this.#graph;
     const dims = [batch.count, batch.contextLength];
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: this.#integerTensor("input_ids", batch.ids, dims),
+      input_ids: graph.integerTensor("input_ids", batch.ids, dims),
     };
     if (this.takesAttentionMask) {
-      feeds.attention_mask = this.#integerTensor("attention_mask", batch.attentionMask, dims);
+      feeds.attention_mask = graph.integerTensor("attention_mask", batch.attentionMask, dims);
     }
     if (this.takesTokenTypeIds) {
-      feeds.token_type_ids = this.#integerTensor(
-        "token_type_ids",
-        new Int32Array(batch.ids.length),
-        dims,
-      );
+      const types = new Int32Array(batch.ids.length);
+      feeds.token_type_ids = graph.integerTensor("token_type_ids", types, dims);
     }
-    const outputs = await this.#session.run(feeds);
-    const { data, dim } = copyEmbeddings(
-      outputs[this.outputName],
-      batch.count,
-      this.path,
-      this.outputName,
-    );
-    for (const tensor of Object.values(outputs)) tensor.dispose?.();
-    return { embeddings: l2NormalizeRows(data, batch.count, dim), dim };
+    if (this.joint) Object.assign(feeds, this.#dummyImage(batch.count));
+    const output = await graph.runFloat(feeds, this.outputName);
+    return embeddingsOf(graph, output, batch.count, this.outputName);
   }
 
-  /** Releases the session. */
+  /** Releases the session (a shared joint session closes with its last encoder). */
   async release(): Promise<void> {
-    await this.#session.release();
+    await this.#graph.release();
   }
 }

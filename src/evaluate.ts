@@ -6,14 +6,29 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import type { EvalPlan } from "./config.ts";
 import { openWebDataset, type WebDataset } from "./dataset.ts";
 import { ClipbenchError, DatasetError, UsageError } from "./errors.ts";
 import { ClipModel } from "./model.ts";
 import { ProgressReporter } from "./progress.ts";
 import { resultPath, type TaskName, type TaskResult, writeResult } from "./result.ts";
-import { evaluateZeroShotClassification } from "../tasks/zeroshot_classification.ts";
+import {
+  evaluateZeroShotClassification,
+  type EvaluationProgress,
+} from "../tasks/zeroshot_classification.ts";
+import { evaluateZeroShotRetrieval } from "../tasks/zeroshot_retrieval.ts";
+import { CUSTOM_QUERIES_FILE, type CustomDataset, openCustomDataset } from "./custom_dataset.ts";
+import {
+  type PromptFile,
+  promptOverridesFor,
+  readClassnamesFile,
+  readTemplatesFile,
+  type ZeroShotTemplates,
+} from "./prompt_files.ts";
+
+/** evalscope's name for a folder of `image_queries.jsonl` (retrieval). */
+export const CUSTOM_DATASET = "custom";
 
 /** Datasets that CLIP_benchmark and evalscope evaluate as image–text retrieval. */
 export const RETRIEVAL_DATASETS: ReadonlySet<string> = new Set([
@@ -81,12 +96,6 @@ export function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): T
   return "zeroshot_classification";
 }
 
-/** The task evalscope would pick from the name alone (used before opening, for --skip-existing). */
-function taskByName(plan: EvalPlan, name: string): TaskName {
-  if (plan.task !== "auto") return plan.task;
-  return RETRIEVAL_DATASETS.has(name) ? "zeroshot_retrieval" : "zeroshot_classification";
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -109,87 +118,130 @@ export async function runEvaluations(
   const interactive = hooks.interactive ?? Deno.stderr.isTerminal();
   const results: TaskResult[] = [];
   const failures: EvaluationFailure[] = [];
+  const prompts: PromptFiles = {
+    classnames: plan.classnamesFile ? await readClassnamesFile(plan.classnamesFile) : undefined,
+    templates: plan.templatesFile ? await readTemplatesFile(plan.templatesFile) : undefined,
+  };
   for (const modelDir of plan.models) {
-    const modelName = basename(modelDir.replace(/[\\/]+$/, ""));
-    const pending = [];
-    for (const dataset of plan.datasets) {
-      const existing = resultPath(plan.outputDir, modelName, dataset, taskByName(plan, dataset));
-      if (plan.skipExisting && await exists(existing)) {
-        log(`skip ${modelName} / ${dataset}: ${existing} exists`);
-      } else {
-        pending.push(dataset);
-      }
-    }
-    if (pending.length === 0) continue;
-    let model: ClipModel;
+    const modelName = basename(resolve(modelDir));
+    // Loaded on the first dataset that is not skipped; a load failure fails the model's rest.
+    let model: ClipModel | undefined;
+    let loadError: unknown;
     try {
-      model = await ClipModel.load(modelDir, {
-        threads: plan.threads,
-        cropRounding: plan.cropRounding,
-        textCleaning: plan.textCleaning,
-      });
-    } catch (error) {
-      for (const dataset of pending) failures.push({ model: modelDir, dataset, error });
-      log(`error: ${(error as Error).message}`);
-      continue;
-    }
-    try {
-      for (const datasetName of pending) {
+      for (const datasetName of plan.datasets) {
+        const fail = (error: unknown) => {
+          failures.push({ model: modelDir, dataset: datasetName, error });
+          log(`error: ${modelName} / ${datasetName}: ${(error as Error).message}`);
+        };
+        if (loadError !== undefined) {
+          fail(loadError);
+          continue;
+        }
         try {
-          const result = await evaluateOne(
-            plan,
-            model,
-            datasetName,
+          // The metadata decides the task, hence the result file --skip-existing looks for.
+          const opened = await openDataset(plan, datasetName, hooks.signal);
+          const existing = resultPath(plan.outputDir, modelName, datasetName, opened.task);
+          if (plan.skipExisting && await exists(existing)) {
+            log(`skip ${modelName} / ${datasetName}: ${existing} exists`);
+            continue;
+          }
+          try {
+            model ??= await ClipModel.load(modelDir, {
+              threads: plan.threads,
+              dtype: plan.dtype,
+              preprocess: plan.preprocess,
+              cropRounding: plan.cropRounding,
+              textCleaning: plan.textCleaning,
+            });
+          } catch (error) {
+            loadError = error;
+            throw error;
+          }
+          const result = await evaluateOpened(plan, model, datasetName, opened, prompts, {
             log,
             interactive,
-            hooks.signal,
-          );
-          const path = await writeResult(plan.outputDir, result);
-          log(`wrote ${path}`);
+            signal: hooks.signal,
+          });
+          log(`wrote ${await writeResult(plan.outputDir, result)}`);
           results.push(result);
         } catch (error) {
           if (!(error instanceof ClipbenchError)) throw error;
-          failures.push({ model: modelDir, dataset: datasetName, error });
-          log(`error: ${model.name} / ${datasetName}: ${error.message}`);
+          fail(error);
         }
       }
     } finally {
-      await model.release();
+      await model?.release();
     }
   }
   return { results, failures };
 }
 
-async function evaluateOne(
+/** Override files read once per run, handed to every classification. */
+interface PromptFiles {
+  readonly classnames?: PromptFile<readonly string[]>;
+  readonly templates?: PromptFile<ZeroShotTemplates>;
+}
+
+/** An opened dataset and the task it will be evaluated with. */
+type OpenedDataset =
+  | { task: "zeroshot_retrieval"; dataset: WebDataset | CustomDataset; location: string }
+  | { task: "zeroshot_classification"; dataset: WebDataset; location: string };
+
+/** Opens a dataset: evalscope's `custom` folder, else a WebDataset. */
+async function openDataset(
+  plan: EvalPlan,
+  datasetName: string,
+  signal?: AbortSignal,
+): Promise<OpenedDataset> {
+  const location = datasetLocation(plan, datasetName);
+  if (datasetName === CUSTOM_DATASET) {
+    if (plan.task === "zeroshot_classification") {
+      throw new UsageError(`the custom dataset (${CUSTOM_QUERIES_FILE}) is a retrieval dataset`);
+    }
+    return { dataset: await openCustomDataset(location), task: "zeroshot_retrieval", location };
+  }
+  const dataset = await openWebDataset(location, { split: plan.split, signal });
+  return { dataset, task: chooseTask(plan, datasetName, dataset), location } as OpenedDataset;
+}
+
+async function evaluateOpened(
   plan: EvalPlan,
   model: ClipModel,
   datasetName: string,
-  log: (message: string) => void,
-  interactive: boolean,
-  signal?: AbortSignal,
+  opened: OpenedDataset,
+  prompts: PromptFiles,
+  hooks: { log: (message: string) => void; interactive: boolean; signal?: AbortSignal },
 ): Promise<TaskResult> {
-  const location = datasetLocation(plan, datasetName);
-  const dataset = await openWebDataset(location, { split: plan.split, signal });
-  const task = chooseTask(plan, datasetName, dataset);
-  if (task !== "zeroshot_classification") {
-    throw new DatasetError(`${datasetName}: task ${task} is not supported yet`, { path: location });
-  }
+  const { log, interactive, signal } = hooks;
+  const { task, location } = opened;
   log(
-    `${model.name} / ${datasetName}: ${task} over ${dataset.nshards} shard(s) of ${location}/${plan.split}` +
+    `${model.name} / ${datasetName}: ${task} over ${opened.dataset.nshards} shard(s) of ${location}` +
       (plan.limit !== undefined ? `, first ${plan.limit} samples` : ""),
   );
   const progress = new ProgressReporter(`${model.name} / ${datasetName}`, {
     interactive,
     quiet: plan.quiet,
   });
+  const common = {
+    datasetName,
+    batchSize: plan.batchSize,
+    limit: plan.limit,
+    maxSkippedFraction: plan.maxSkippedFraction,
+    onProgress: (p: EvaluationProgress) => progress.update(p),
+    signal,
+  };
   try {
-    return await evaluateZeroShotClassification(model, dataset, {
-      datasetName,
-      batchSize: plan.batchSize,
-      limit: plan.limit,
-      maxSkippedFraction: plan.maxSkippedFraction,
-      onProgress: (p) => progress.update(p),
-      signal,
+    if (opened.task === "zeroshot_retrieval") {
+      return await evaluateZeroShotRetrieval(model, opened.dataset, {
+        ...common,
+        recallK: plan.recallK,
+      });
+    }
+    return await evaluateZeroShotClassification(model, opened.dataset, {
+      ...common,
+      ...promptOverridesFor(datasetName, prompts),
+      dumpClassnames: plan.dumpClassnames,
+      dumpTemplates: plan.dumpTemplates,
     });
   } finally {
     progress.finish();

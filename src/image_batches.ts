@@ -1,16 +1,17 @@
 /**
  * Turning a stream of WebDataset samples into batches of preprocessed images, shared by every
- * task: each sample's image (first present of `webp`, `png`, `jpg`, `jpeg`) is decoded, converted
- * to RGB and preprocessed straight into a reused batch buffer; the task's own per-sample payload
+ * task: each sample's image (first present of `webp`, `png`, `jpg`, `jpeg`) is decoded in its own
+ * Pillow mode and preprocessed (RGB conversion included) straight into a reused batch buffer; the task's own per-sample payload
  * (a label, captions, …) is extracted alongside. A sample that cannot be used — no image, an
  * undecodable image, a bad payload — is skipped and reported through `onSkip`, never dropped
- * silently.
+ * silently. A reader that cannot even assemble a sample (a custom dataset's image file that does
+ * not exist) yields a {@linkcode SkippedSample} in its place, which is reported the same way.
  *
  * @module
  */
 
 import { ClipbenchError } from "./errors.ts";
-import { decodeImage } from "./image/decode.ts";
+import { decodeNativeImage } from "./image/decode.ts";
 import type { ImagePreprocessor } from "./preprocess.ts";
 import type { SkippedSample } from "./result.ts";
 import { imageField, type Sample } from "./webdataset.ts";
@@ -39,7 +40,7 @@ export interface ImageBatchOptions<T> {
   /** Called for each skipped sample. */
   readonly onSkip: (skipped: SkippedSample) => void;
   /** Called after each sample is handled, scored or skipped. */
-  readonly onSample?: (sample: Sample) => void;
+  readonly onSample?: (sample: Sample | SkippedSample) => void;
 }
 
 function reasonOf(error: unknown): string {
@@ -51,10 +52,11 @@ function reasonOf(error: unknown): string {
  * Decodes and preprocesses the images of `samples` into batches.
  *
  * Errors of the stream itself (a truncated shard, an unreachable URL) propagate; errors of one
- * sample are reported through `onSkip`.
+ * sample are reported through `onSkip`, and so is a {@linkcode SkippedSample} the stream yields
+ * (a sample its reader could not assemble), as it is.
  */
 export async function* imageBatches<T>(
-  samples: AsyncIterable<Sample>,
+  samples: AsyncIterable<Sample | SkippedSample>,
   preprocessor: ImagePreprocessor,
   options: ImageBatchOptions<T>,
 ): AsyncGenerator<ImageBatch<T>> {
@@ -72,6 +74,11 @@ export async function* imageBatches<T>(
   let keys: string[] = [];
   let items: T[] = [];
   for await (const sample of samples) {
+    if (!("fields" in sample)) {
+      options.onSkip(sample);
+      options.onSample?.(sample);
+      continue;
+    }
     try {
       const image = imageField(sample);
       if (!image) {
@@ -82,7 +89,8 @@ export async function* imageBatches<T>(
         );
       }
       const item = options.extract(sample);
-      const rgb = await decodeImage(image.bytes, image.ext);
+      // The preprocessor converts to RGB before or after resizing, as its mode says.
+      const rgb = await decodeNativeImage(image.bytes, image.ext);
       preprocessor.process(rgb, buffers[turn], keys.length * imageSize);
       keys.push(sample.key);
       items.push(item);

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { decodeImage } from "./image/decode.ts";
+import { decodeNativeImage } from "./image/decode.ts";
 import { loadModelConfig, loadPreprocessor, loadTokenizer } from "./model.ts";
-import type { CropRounding } from "./preprocess.ts";
+import type { CropRounding, PreprocessMode } from "./preprocess.ts";
 import type { TextCleaning } from "./tokenizer.ts";
 
 /**
@@ -43,22 +43,24 @@ export async function inspectText(
 /**
  * Decodes and preprocesses an image file as the model would see it.
  *
- * @param options `out`: a path to write the tensor's raw little-endian float32 values (C order).
+ * @param options `out`: a path to write the tensor's raw little-endian float32 values (C order);
+ *   `preprocess` and `cropRounding` as for an evaluation.
  * @returns the tensor's shape and per-channel statistics.
  */
 export async function inspectImage(
   modelDir: string,
   file: string,
-  options: { out?: string; cropRounding?: CropRounding } = {},
+  options: { out?: string; cropRounding?: CropRounding; preprocess?: PreprocessMode } = {},
 ): Promise<string> {
-  const { preprocessor } = await loadPreprocessor(modelDir, options);
+  const config = await loadModelConfig(modelDir);
+  const { preprocessor } = await loadPreprocessor(modelDir, config, options);
   const bytes = await Deno.readFile(file);
-  const image = await decodeImage(bytes, file);
+  const image = await decodeNativeImage(bytes, file);
   const { height, width } = preprocessor;
   const tensor = new Float32Array(3 * height * width);
   preprocessor.process(image, tensor, 0);
   const lines = [
-    `file: ${file} (${image.width}×${image.height} RGB after decoding)`,
+    `file: ${file} (${image.width}×${image.height}, Pillow mode ${image.mode})`,
     `shape: [1, 3, ${height}, ${width}] float32`,
   ];
   const plane = height * width;

@@ -2,15 +2,22 @@
  * Loading a CLIP-family model folder in the Hugging Face / transformers.js layout:
  *
  * ```
- * <model>/config.json                 model_type, text_config, …
- * <model>/preprocessor_config.json    CLIPImageProcessor settings
+ * <model>/config.json                 model_type (chooses the family), text_config, …
+ * <model>/preprocessor_config.json    image processor settings
  * <model>/tokenizer.json              the tokenizer pipeline
  * <model>/tokenizer_config.json       model_max_length, pad_token (optional)
- * <model>/onnx/vision_model.onnx      pixel_values → image_embeds
- * <model>/onnx/text_model.onnx        input_ids (+ attention_mask) → text_embeds
+ * <model>/onnx/vision_model.onnx      pixel_values → image_embeds (or pooler_output, …)
+ * <model>/onnx/text_model.onnx        input_ids (+ attention_mask, token_type_ids) → text_embeds
+ * <model>/onnx/model.onnx             or one joint graph taking both, run once per modality
  * ```
  *
- * A {@linkcode ClipModel} bundles the tokenizer, the image preprocessor and both ONNX towers, and
+ * The family (`clip`, `chinese_clip`, `siglip`, `jina_clip`, `mobileclip`, else generic; see
+ * {@link ./model_family.ts}) decides what the files leave open: text padding and cleaning, the
+ * image processor defaults, the crop offset rule and which outputs are embeddings. The graphs of
+ * the chosen precision (`dtype`, transformers.js file suffixes; see {@link ./model_files.ts}) are
+ * the towers where present, else the joint graph.
+ *
+ * A {@linkcode ClipModel} bundles the tokenizer, the image preprocessor and the two encoders, and
  * encodes texts and images into L2-normalised embeddings.
  *
  * @module
@@ -18,16 +25,43 @@
 
 import { basename, join, resolve } from "node:path";
 import { ModelError } from "./errors.ts";
-import { type SessionSettings, TextTower, VisionTower } from "./encoder.ts";
-import { type CropRounding, ImagePreprocessor } from "./preprocess.ts";
-import { loadTokenizerFiles, type TextCleaning, TextTokenizer } from "./tokenizer.ts";
+import { TextTower, VisionTower } from "./encoder.ts";
+import { type ModelFamily, modelFamily } from "./model_family.ts";
+import { findModelGraphs, type ModelDtype } from "./model_files.ts";
+import { GraphSession, type SessionSettings } from "./onnx_session.ts";
+import {
+  type CropRounding,
+  ImagePreprocessor,
+  type PreprocessMode,
+  preprocessModeSettings,
+} from "./preprocess.ts";
+import {
+  loadTokenizerFiles,
+  type TextCleaning,
+  type TextPadding,
+  TextTokenizer,
+} from "./tokenizer.ts";
 
 /** Options for {@linkcode ClipModel.load}. */
 export interface LoadModelOptions extends SessionSettings {
-  /** Centre-crop offset rule: `floor` (transformers, default) or `round` (open_clip/torchvision). */
+  /**
+   * Centre-crop offset rule: `floor` (transformers) or `round` (open_clip/torchvision); default
+   * per family (`round` for Jina CLIP, whose processor is open_clip's transform, else `floor`).
+   */
   readonly cropRounding?: CropRounding;
-  /** Text clean-up; default `open_clip` for `model_type: "clip"`, else `none`. */
+  /**
+   * `hf` (default): transformers' preprocessing, RGB conversion first. `openclip`: open_clip's,
+   * resize and crop in the image's own mode then RGB, crop offset rounded (unless
+   * `cropRounding` says otherwise).
+   */
+  readonly preprocess?: PreprocessMode;
+  /** Text clean-up; default `open_clip` for `clip` and `mobileclip` models, else `none`. */
   readonly textCleaning?: TextCleaning;
+  /**
+   * Precision of the ONNX graphs, by transformers.js file suffix: `fp32` (`vision_model.onnx`,
+   * default), `fp16` (`_fp16`), `q8` (`_quantized`), `int8`, `uint8`, `q4`, `q4f16`, `bnb4`.
+   */
+  readonly dtype?: ModelDtype;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -52,6 +86,12 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   throw new ModelError(`${path} must hold a JSON object`, { path });
 }
 
+/**
+ * Context length when the tokenizer sets none and the graph fixes none: evalscope's 512, or
+ * `text_config.max_position_embeddings` when that is smaller (positions beyond it do not exist).
+ */
+const UNSET_CONTEXT_LENGTH = 512;
+
 function textConfigNumber(config: Record<string, unknown>, key: string): number | undefined {
   const textConfig = config.text_config;
   if (textConfig && typeof textConfig === "object") {
@@ -66,39 +106,95 @@ export function loadModelConfig(dir: string): Promise<Record<string, unknown>> {
   return readJson(join(dir, "config.json"));
 }
 
-/** Builds the image preprocessor of a model folder from its `preprocessor_config.json`. */
+/**
+ * Builds the image preprocessor of a model folder from its `preprocessor_config.json`, with the
+ * defaults of the image processor class it names (else the family's, from `config.json`).
+ * Crop rounding: `options.cropRounding`, else `round` with `preprocess: "openclip"`, else the
+ * family's (`round` for Jina CLIP, `floor` otherwise).
+ */
 export async function loadPreprocessor(
   dir: string,
-  options: { cropRounding?: CropRounding } = {},
+  config: Record<string, unknown>,
+  options: { cropRounding?: CropRounding; preprocess?: PreprocessMode } = {},
 ): Promise<{ preprocessor: ImagePreprocessor; source: string }> {
+  const family = modelFamily(config);
   const source = join(dir, "preprocessor_config.json");
+  const mode = preprocessModeSettings(options.preprocess ?? "hf");
   const preprocessor = ImagePreprocessor.fromConfig(await readJson(source), {
     source,
-    cropRounding: options.cropRounding ?? "floor",
+    cropRounding: options.cropRounding ??
+      (options.preprocess === "openclip" ? mode.cropRounding : family.cropRounding),
+    conversionOrder: mode.conversionOrder,
+    processorType: family.imageProcessorType,
   });
   return { preprocessor, source };
 }
 
 /**
  * Builds the tokenizer of a model folder. Context length: `tokenizer_config.json`'s
- * `model_max_length`, else the text graph's fixed input length, else `text_config`'s
- * `max_position_embeddings`. Text cleaning: open_clip's for `model_type: "clip"`, else none.
+ * `model_max_length`, else the text graph's fixed input length, else 512 (evalscope's value for
+ * an unset `model_max_length`) or `text_config.max_position_embeddings` if smaller. Text
+ * cleaning and padding: the family's (see {@link ./model_family.ts}); a graph with a fixed input
+ * length is always padded to it.
  */
 export async function loadTokenizer(
   dir: string,
   config: Record<string, unknown>,
-  options: { textCleaning?: TextCleaning; graphContextLength?: number } = {},
+  options: { textCleaning?: TextCleaning; graphContextLength?: number; padding?: TextPadding } = {},
 ): Promise<TextTokenizer> {
+  const family = modelFamily(config);
   const { tokenizerJson, tokenizerConfig } = await loadTokenizerFiles(dir);
+  const positions = textConfigNumber(config, "max_position_embeddings");
   return TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig, {
     fallbackContextLength: options.graphContextLength ??
-      textConfigNumber(config, "max_position_embeddings"),
-    textCleaning: options.textCleaning ?? (config.model_type === "clip" ? "open_clip" : "none"),
+      Math.min(UNSET_CONTEXT_LENGTH, positions ?? UNSET_CONTEXT_LENGTH),
+    textCleaning: options.textCleaning ?? family.textCleaning,
+    padding: options.graphContextLength !== undefined
+      ? "max_length"
+      : options.padding ?? family.textPadding,
     source: join(dir, "tokenizer_config.json"),
   });
 }
 
-/** A loaded CLIP-family model: tokenizer, image preprocessor and the two ONNX towers. */
+/** Opens the image and text encoders, sharing one session when both use the joint graph. */
+async function openEncoders(
+  files: { vision: string; text: string },
+  family: ModelFamily,
+  preprocessor: ImagePreprocessor,
+  settings: SessionSettings,
+): Promise<{ vision: VisionTower; text: TextTower }> {
+  const imageSize = { height: preprocessor.height, width: preprocessor.width };
+  const visionGraph = await GraphSession.open(files.vision, settings);
+  let textGraph: GraphSession;
+  try {
+    textGraph = files.text === files.vision
+      ? visionGraph.retain()
+      : await GraphSession.open(files.text, settings);
+  } catch (error) {
+    await visionGraph.release();
+    throw error;
+  }
+  try {
+    const vision = VisionTower.fromGraph(visionGraph, { outputNames: family.imageOutputs });
+    const text = TextTower.fromGraph(textGraph, { outputNames: family.textOutputs, imageSize });
+    return { vision, text };
+  } catch (error) {
+    await visionGraph.release();
+    await textGraph.release();
+    if (family.name === "generic" && error instanceof ModelError) {
+      throw new ModelError(
+        `config.json's model_type ${
+          JSON.stringify(family.modelType ?? null)
+        } is not a family clipbench knows (clip, chinese_clip, siglip, jina_clip, mobileclip), ` +
+          `and its graphs do not fit the generic two-tower/joint layout: ${error.message}`,
+        { path: error.path, cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** A loaded CLIP-family model: tokenizer, image preprocessor and the two encoders. */
 export class ClipModel {
   /** Folder the model was loaded from. */
   readonly dir: string;
@@ -106,18 +202,24 @@ export class ClipModel {
   readonly name: string;
   /** Parsed `config.json`. */
   readonly config: Record<string, unknown>;
+  /** The model family, from `config.json`'s `model_type`. */
+  readonly family: ModelFamily;
+  /** Precision of the graphs loaded. */
+  readonly dtype: ModelDtype;
   /** The text tokenizer. */
   readonly tokenizer: TextTokenizer;
   /** The image preprocessor. */
   readonly preprocessor: ImagePreprocessor;
-  /** The image tower. */
+  /** The image encoder (a tower, or the joint graph run for images). */
   readonly vision: VisionTower;
-  /** The text tower. */
+  /** The text encoder (a tower, or the joint graph run for texts). */
   readonly text: TextTower;
 
   private constructor(parts: {
     dir: string;
     config: Record<string, unknown>;
+    family: ModelFamily;
+    dtype: ModelDtype;
     tokenizer: TextTokenizer;
     preprocessor: ImagePreprocessor;
     vision: VisionTower;
@@ -126,6 +228,8 @@ export class ClipModel {
     this.dir = parts.dir;
     this.name = basename(parts.dir);
     this.config = parts.config;
+    this.family = parts.family;
+    this.dtype = parts.dtype;
     this.tokenizer = parts.tokenizer;
     this.preprocessor = parts.preprocessor;
     this.vision = parts.vision;
@@ -135,8 +239,8 @@ export class ClipModel {
   /**
    * Loads a model folder.
    *
-   * @throws {ModelError} naming the missing file, or the inputs/outputs a graph has when they
-   * are not the expected ones.
+   * @throws {ModelError} naming the missing file (or, for a missing precision, the variants
+   * present), or the inputs/outputs a graph has when they are not the expected ones.
    */
   static async load(dir: string, options: LoadModelOptions = {}): Promise<ClipModel> {
     const root = resolve(dir);
@@ -151,9 +255,14 @@ export class ClipModel {
       );
     }
     const config = await readJson(join(root, "config.json"));
-    const { preprocessor, source: preprocessorPath } = await loadPreprocessor(root, options);
-    const vision = await VisionTower.create(join(root, "onnx", "vision_model.onnx"), options);
-    const text = await TextTower.create(join(root, "onnx", "text_model.onnx"), options);
+    const family = modelFamily(config);
+    const { preprocessor, source: preprocessorPath } = await loadPreprocessor(
+      root,
+      config,
+      options,
+    );
+    const files = await findModelGraphs(root, options.dtype ?? "fp32");
+    const { vision, text } = await openEncoders(files, family, preprocessor, options);
     try {
       const [, height, width] = vision.inputShape;
       if (
@@ -177,7 +286,16 @@ export class ClipModel {
           { path: text.path },
         );
       }
-      return new ClipModel({ dir: root, config, tokenizer, preprocessor, vision, text });
+      return new ClipModel({
+        dir: root,
+        config,
+        family,
+        dtype: files.dtype,
+        tokenizer,
+        preprocessor,
+        vision,
+        text,
+      });
     } catch (error) {
       await vision.release();
       await text.release();
@@ -218,7 +336,7 @@ export class ClipModel {
     return this.vision.encode(pixels, count, this.preprocessor.height, this.preprocessor.width);
   }
 
-  /** Releases both ONNX sessions. */
+  /** Releases the ONNX sessions. */
   async release(): Promise<void> {
     await this.vision.release();
     await this.text.release();

@@ -12,11 +12,18 @@
  * The resize is restricted to the part of the resized image that the crop keeps (see
  * {@linkcode ResizeWindow}), so a very elongated image is never resized in full.
  *
+ * Images decoded in their Pillow mode ({@linkcode NativeImage}) are converted to RGB first, as
+ * `CLIPImageProcessor` does, or — with the `"after_resize"` {@linkcode ConversionOrder} —
+ * resized and cropped in their own mode and converted after, as open_clip's transform does.
+ *
  * @module
  */
 
 import { ModelError } from "./errors.ts";
+import { checkNativeImage, isNativeImage, type NativeImage } from "./image/native_image.ts";
+import { toRgb, zeroPixelRgb } from "./image/pil_convert.ts";
 import { ResampleFilter, resize } from "./image/resize.ts";
+import { resizeNative } from "./image/resize_native.ts";
 import type { RgbImage } from "./image/rgb_image.ts";
 
 /**
@@ -29,6 +36,35 @@ import type { RgbImage } from "./image/rgb_image.ts";
  *   `(crop - size) // 2` before the image.
  */
 export type CropRounding = "floor" | "round";
+
+/**
+ * When a {@linkcode NativeImage} is converted to RGB (images given as RGB are the same either
+ * way, and so are "L" and "RGB" images).
+ *
+ * - `"before_resize"`: transformers' `CLIPImageProcessor` (`convert_rgb` first).
+ * - `"after_resize"`: open_clip's transform (`Resize` → `CenterCrop` → `convert("RGB")`): the
+ *   resize follows Pillow's rules for the image's mode (see `resizeNative`: NEAREST for "P" and
+ *   "1", premultiplied alpha for "RGBA" and "LA", 32-bit arithmetic for "I", CMYK resampled as
+ *   CMYK), and padding from a crop larger than the image is a zero pixel of that mode (palette
+ *   entry 0 for "P", white for "CMYK").
+ */
+export type ConversionOrder = "before_resize" | "after_resize";
+
+/**
+ * Which Python pipeline to reproduce: `"hf"` (transformers' image processor: RGB first, crop
+ * offset floored) or `"openclip"` (open_clip's / CLIP_benchmark's torchvision transform: resize
+ * and crop in the image's own mode, RGB after, crop offset rounded half to even).
+ */
+export type PreprocessMode = "hf" | "openclip";
+
+/** The crop rounding and conversion order of a {@linkcode PreprocessMode}. */
+export function preprocessModeSettings(
+  mode: PreprocessMode,
+): { cropRounding: CropRounding; conversionOrder: ConversionOrder } {
+  if (mode === "openclip") return { cropRounding: "round", conversionOrder: "after_resize" };
+  if (mode === "hf") return { cropRounding: "floor", conversionOrder: "before_resize" };
+  throw new RangeError(`preprocess mode must be "hf" or "openclip", got ${String(mode)}`);
+}
 
 /** The target of the resize step. */
 export type ResizeTarget =
@@ -61,15 +97,43 @@ export interface PreprocessorSettings {
   readonly imageMean: readonly [number, number, number];
   /** Per-channel standard deviation, R, G, B (`image_std`). */
   readonly imageStd: readonly [number, number, number];
+  /**
+   * When native-mode images become RGB (not in the JSON; see {@linkcode ConversionOrder});
+   * absent means `"before_resize"`.
+   */
+  readonly conversionOrder?: ConversionOrder;
 }
 
 /** Options for {@linkcode ImagePreprocessor.fromConfig}: what the JSON does not say. */
 export interface PreprocessorOptions {
   /** Crop placement on odd margins: `"floor"` for transformers, `"round"` for open_clip. */
   readonly cropRounding: CropRounding;
+  /**
+   * When native-mode images become RGB: `"before_resize"` (transformers, the default) or
+   * `"after_resize"` (open_clip). See {@linkcode ConversionOrder}.
+   */
+  readonly conversionOrder?: ConversionOrder;
   /** Name of the file the JSON came from, used in error messages. */
   readonly source?: string;
+  /**
+   * Image processor class assumed when the JSON names none (`image_processor_type`, or the older
+   * `feature_extractor_type`); default `CLIPImageProcessor`.
+   */
+  readonly processorType?: string;
 }
+
+/**
+ * Image processor classes whose defaults clipbench knows: transformers' `CLIPImageProcessor`,
+ * `ChineseCLIPImageProcessor` and `SiglipImageProcessor`, and Jina CLIP's own
+ * `JinaCLIPImageProcessor` (its `preprocessor_config.json` has keys of its own: `size`,
+ * `resize_mode`, `interpolation`, `mean`, `std`).
+ */
+export const KNOWN_IMAGE_PROCESSORS: readonly string[] = [
+  "CLIPImageProcessor",
+  "ChineseCLIPImageProcessor",
+  "SiglipImageProcessor",
+  "JinaCLIPImageProcessor",
+];
 
 /** OpenAI CLIP's per-channel mean, transformers' `OPENAI_CLIP_MEAN`. */
 export const OPENAI_CLIP_MEAN: readonly [number, number, number] = [
@@ -125,6 +189,7 @@ export class ImagePreprocessor {
    *   and no exact resize).
    */
   constructor(settings: PreprocessorSettings) {
+    checkConversionOrder(settings.conversionOrder);
     this.settings = settings;
     if (settings.doCenterCrop) {
       this.height = settings.cropSize.height;
@@ -142,21 +207,44 @@ export class ImagePreprocessor {
   }
 
   /**
-   * Builds a preprocessor from a parsed `preprocessor_config.json`, with transformers'
-   * `CLIPImageProcessor` defaults for absent keys (resize shortest edge 224, bicubic, crop
-   * 224 × 224, rescale 1/255, OpenAI CLIP mean and std). Keys it does not use are ignored, as
-   * transformers ignores them.
+   * Builds a preprocessor from a parsed `preprocessor_config.json`. Keys the JSON leaves out take
+   * the defaults of its image processor class (`image_processor_type`, else
+   * `feature_extractor_type` with `FeatureExtractor` read as `ImageProcessor`, a `Fast` suffix
+   * dropped, else `options.processorType`, else `CLIPImageProcessor`), as transformers does:
+   *
+   * - `CLIPImageProcessor`: resize shortest edge 224, bicubic, centre crop 224 × 224, rescale
+   *   1/255, OpenAI CLIP mean and std.
+   * - `ChineseCLIPImageProcessor`: the same defaults, but its resize always goes to
+   *   `size.height` × `size.width` (aspect ratio ignored), so `size` must be given that way
+   *   (transformers fails on a `shortest_edge` size).
+   * - `SiglipImageProcessor`: resize to `size` {height, width} (default 224 × 224), bicubic, no
+   *   centre crop (the class has none: `do_center_crop`/`crop_size` are ignored), rescale 1/255,
+   *   mean and std 0.5.
+   * - `JinaCLIPImageProcessor`: its own keys: `size` (224), `resize_mode` (`shortest`: shortest
+   *   edge then centre crop to `size`; `squash`: `size` × `size`), `interpolation` (`bicubic`;
+   *   `bilinear`), `mean`/`std` (OpenAI CLIP); always rescale 1/255 and normalise. Its
+   *   `longest` mode (resize then pad) is not supported.
+   * - any other class: every key that decides the output must be present.
+   *
+   * Keys a class does not use are ignored, as transformers ignores them.
    *
    * @param json The parsed JSON object.
-   * @param options `cropRounding` and the `source` file name for messages.
+   * @param options `cropRounding`, `conversionOrder` and the `source` file name for messages.
    * @throws {ModelError} When a key has a wrong type or value, naming the file and the key, or
    *   when the configuration gives no fixed output size.
    */
   static fromConfig(json: unknown, options: PreprocessorOptions): ImagePreprocessor {
     const source = options.source ?? "preprocessor_config.json";
-    const settings = parseSettings(json, options.cropRounding, source);
+    const settings = parseSettings(
+      json,
+      options.cropRounding,
+      source,
+      options.processorType ?? "CLIPImageProcessor",
+    );
+    const order = options.conversionOrder;
+    checkConversionOrder(order);
     try {
-      return new ImagePreprocessor(settings);
+      return new ImagePreprocessor(order ? { ...settings, conversionOrder: order } : settings);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       throw new ModelError(
@@ -173,22 +261,29 @@ export class ImagePreprocessor {
    * Each value equals transformers' for the same settings: for a resized, cropped byte `v` of
    * channel `c`, `float32(float64(v) * rescale_factor)` when rescaling, then
    * `float32((x - float32(mean[c])) / float32(std[c]))` when normalising (zero padding from a
-   * crop larger than the image is the byte 0 run through the same steps).
+   * crop larger than the image is the byte 0 run through the same steps). open_clip's
+   * `ToTensor` divides by 255 in float32 instead of multiplying by 1/255, which gives the same
+   * float32 for every byte.
    *
-   * @param image The RGB image.
+   * A {@linkcode NativeImage} is converted to RGB before resizing, or after resizing and
+   * cropping in its own mode, as `settings.conversionOrder` says.
+   *
+   * @param image The image: RGB, or in its Pillow mode (from `decodeNativeImage`).
    * @param out The destination (e.g. a reused batch buffer).
    * @param offset Index in `out` of the first value written.
    * @throws {RangeError} When the image is malformed (sizes, data length), `offset` is not an
    *   integer or `out` is too short.
    */
-  process(image: RgbImage, out: Float32Array, offset: number): void {
+  process(image: RgbImage | NativeImage, out: Float32Array, offset: number): void {
     if (!Number.isInteger(offset) || offset < 0 || offset + this.outputLength > out.length) {
       throw new RangeError(
         `offset ${offset} + ${this.outputLength} values does not fit in an output of length ${out.length}`,
       );
     }
-    checkImage(image);
     const settings = this.settings;
+    if (isNativeImage(image) && settings.conversionOrder !== "after_resize") image = toRgb(image);
+    if (isNativeImage(image)) checkNativeImage(image);
+    else checkImage(image);
     let resizedWidth = image.width;
     let resizedHeight = image.height;
     if (settings.doResize) {
@@ -203,31 +298,44 @@ export class ImagePreprocessor {
       : { sourceStart: 0, targetStart: 0, length: resizedHeight };
 
     // The kept pixels: either a window of the resized image or a part of the source itself.
-    let pixels = image.data;
+    const window = {
+      left: columns.sourceStart,
+      top: rows.sourceStart,
+      width: columns.length,
+      height: rows.length,
+    };
+    let pixels: Uint8Array;
     let pixelsWidth = image.width;
     let firstColumn = columns.sourceStart;
     let firstRow = rows.sourceStart;
-    if (settings.doResize) {
-      const kept = resize(image, resizedWidth, resizedHeight, settings.resample, {
-        left: columns.sourceStart,
-        top: rows.sourceStart,
-        width: columns.length,
-        height: rows.length,
-      });
+    let padding = [0, 0, 0];
+    if (isNativeImage(image)) {
+      // open_clip: resize (a copy at the same size) and crop in the image's mode, then convert.
+      const kept = resizeNative(image, resizedWidth, resizedHeight, settings.resample, window);
+      pixels = toRgb(kept).data;
+      pixelsWidth = kept.width;
+      firstColumn = 0;
+      firstRow = 0;
+      padding = zeroPixelRgb(image);
+    } else if (settings.doResize) {
+      const kept = resize(image, resizedWidth, resizedHeight, settings.resample, window);
       pixels = kept.data;
       pixelsWidth = kept.width;
       firstColumn = 0;
       firstRow = 0;
+    } else {
+      pixels = image.data;
     }
 
     const table = this.#valueTable;
     const width = this.width;
     const planeSize = this.height * width;
     if (columns.length !== width || rows.length !== this.height) {
-      // Zero padding: the value of byte 0 in each channel.
+      // Zero padding: the value of byte 0 in each channel (of a zero pixel of the image's
+      // mode, converted to RGB, when converting after the crop).
       for (let c = 0; c < CHANNELS; c++) {
         const plane = offset + c * planeSize;
-        out.fill(table[c * 256], plane, plane + planeSize);
+        out.fill(table[c * 256 + padding[c]], plane, plane + planeSize);
       }
     }
     for (let y = 0; y < rows.length; y++) {
@@ -242,6 +350,15 @@ export class ImagePreprocessor {
         p += CHANNELS;
       }
     }
+  }
+}
+
+/** Throws a RangeError unless `order` is a {@linkcode ConversionOrder} or undefined. */
+function checkConversionOrder(order: ConversionOrder | undefined): void {
+  if (order !== undefined && order !== "before_resize" && order !== "after_resize") {
+    throw new RangeError(
+      `conversionOrder must be "before_resize" or "after_resize", got ${String(order)}`,
+    );
   }
 }
 
@@ -300,11 +417,100 @@ function buildValueTable(settings: PreprocessorSettings): Float32Array {
   return table;
 }
 
+/** transformers' `IMAGENET_STANDARD_MEAN` / `_STD` (SigLIP's defaults). */
+const HALF: readonly [number, number, number] = [0.5, 0.5, 0.5];
+
+/** What an image processor class does with the keys its JSON leaves out. */
+interface ProcessorClass {
+  /** Default `size`. */
+  readonly size: ResizeTarget;
+  /** Whether the class has a centre-crop step (Siglip's has none: its crop keys are ignored). */
+  readonly crops: boolean;
+  /** Whether its resize goes to `size.height` × `size.width` only. */
+  readonly exactResizeOnly: boolean;
+  /** Default `image_mean` and `image_std`. */
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+}
+
+const CLIP_CLASS: ProcessorClass = {
+  size: { kind: "shortestEdge", shortestEdge: 224 },
+  crops: true,
+  exactResizeOnly: false,
+  mean: OPENAI_CLIP_MEAN,
+  std: OPENAI_CLIP_STD,
+};
+
+const PROCESSOR_CLASSES: Readonly<Record<string, ProcessorClass>> = {
+  CLIPImageProcessor: CLIP_CLASS,
+  ChineseCLIPImageProcessor: { ...CLIP_CLASS, exactResizeOnly: true },
+  SiglipImageProcessor: {
+    size: { kind: "exact", height: 224, width: 224 },
+    crops: false,
+    exactResizeOnly: true,
+    mean: HALF,
+    std: HALF,
+  },
+  // JinaCLIPImageProcessor's keys are translated first (jinaClipToTransformersKeys).
+  JinaCLIPImageProcessor: CLIP_CLASS,
+};
+
+/**
+ * The image processor class a config declares, in transformers' current spelling
+ * (`CLIPFeatureExtractor` → `CLIPImageProcessor`, `SiglipImageProcessorFast` →
+ * `SiglipImageProcessor`), else `fallback`.
+ */
+function processorTypeOf(config: Record<string, unknown>, fallback: string): string {
+  const declared = config.image_processor_type ?? config.feature_extractor_type;
+  if (typeof declared !== "string" || declared === "") return fallback;
+  return declared.replace(/Fast$/, "").replace(/FeatureExtractor$/, "ImageProcessor");
+}
+
+/**
+ * Jina CLIP's `preprocessor_config.json` (`size`, `resize_mode`, `interpolation`, `mean`, `std`)
+ * as the transformers-style keys of the same transform: open_clip's `image_transform`, resize
+ * then centre crop to `size`, rescale 1/255, normalise.
+ */
+function jinaClipToTransformersKeys(
+  config: Record<string, unknown>,
+  source: string,
+): Record<string, unknown> {
+  const fail = (key: string, expected: string): never => {
+    throw new ModelError(
+      `${source}: key "${key}" must be ${expected}, got ${JSON.stringify(config[key])}`,
+      { path: source },
+    );
+  };
+  const size = config.size ?? 224;
+  if (!isEdge(size)) fail("size", `an integer in 1..${MAX_EDGE}`);
+  const mode = config.resize_mode ?? "shortest";
+  if (mode !== "shortest" && mode !== "squash") {
+    fail("resize_mode", `"shortest" or "squash" (clipbench does not pad as "longest" does)`);
+  }
+  const interpolation = config.interpolation ?? "bicubic";
+  if (interpolation !== "bicubic" && interpolation !== "bilinear") {
+    fail("interpolation", `"bicubic" or "bilinear"`);
+  }
+  return {
+    do_resize: true,
+    size: mode === "squash" ? { height: size, width: size } : { shortest_edge: size },
+    resample: interpolation === "bicubic" ? ResampleFilter.BICUBIC : ResampleFilter.BILINEAR,
+    do_center_crop: true,
+    crop_size: size,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: config.mean ?? config.image_mean,
+    image_std: config.std ?? config.image_std,
+  };
+}
+
 /** Reads and validates the keys of a parsed `preprocessor_config.json`. */
 function parseSettings(
   json: unknown,
   cropRounding: CropRounding,
   source: string,
+  fallbackType: string,
 ): PreprocessorSettings {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new ModelError(`${source}: expected a JSON object at the top level`, { path: source });
@@ -312,21 +518,57 @@ function parseSettings(
   if (cropRounding !== "floor" && cropRounding !== "round") {
     throw new RangeError(`cropRounding must be "floor" or "round", got ${String(cropRounding)}`);
   }
-  const reader = new ConfigReader(json as Record<string, unknown>, source);
+  let config = json as Record<string, unknown>;
+  const type = processorTypeOf(config, fallbackType);
+  if (type === "JinaCLIPImageProcessor") config = jinaClipToTransformersKeys(config, source);
+  const known = PROCESSOR_CLASSES[type];
+  const processorClass = known ?? CLIP_CLASS;
+  const reader = new ConfigReader(config, source);
   reader.optionalFlag("do_convert_rgb");
-  return {
+  const settings: PreprocessorSettings = {
     doResize: reader.flag("do_resize", true),
-    size: reader.resizeTarget("size", { kind: "shortestEdge", shortestEdge: 224 }),
+    size: reader.resizeTarget("size", processorClass.size),
     resample: reader.filter("resample", ResampleFilter.BICUBIC),
-    doCenterCrop: reader.flag("do_center_crop", true),
-    cropSize: reader.cropSize("crop_size", { height: 224, width: 224 }),
+    doCenterCrop: processorClass.crops ? reader.flag("do_center_crop", true) : false,
+    cropSize: processorClass.crops
+      ? reader.cropSize("crop_size", { height: 224, width: 224 })
+      : { height: 224, width: 224 },
     cropRounding,
     doRescale: reader.flag("do_rescale", true),
     rescaleFactor: reader.finiteNumber("rescale_factor", 1 / 255),
     doNormalize: reader.flag("do_normalize", true),
-    imageMean: reader.channelValues("image_mean", OPENAI_CLIP_MEAN, false),
-    imageStd: reader.channelValues("image_std", OPENAI_CLIP_STD, true),
+    imageMean: reader.channelValues("image_mean", processorClass.mean, false),
+    imageStd: reader.channelValues("image_std", processorClass.std, true),
   };
+  if (processorClass.exactResizeOnly && settings.doResize && settings.size.kind !== "exact") {
+    throw new ModelError(
+      `${source}: ${type} resizes to size.height × size.width, so "size" must be ` +
+        `{"height": h, "width": w}; got ${JSON.stringify(config.size ?? "its default")}`,
+      { path: source },
+    );
+  }
+  if (!known) {
+    const missing = requiredKeys(settings).filter((key) => config[key] === undefined);
+    if (missing.length > 0) {
+      throw new ModelError(
+        `${source}: image processor ${type} is not one clipbench knows the defaults of (${
+          KNOWN_IMAGE_PROCESSORS.join(", ")
+        }), so these keys must be given: ${missing.join(", ")}`,
+        { path: source },
+      );
+    }
+  }
+  return settings;
+}
+
+/** The keys that decide the output of a configuration with these settings. */
+function requiredKeys(settings: PreprocessorSettings): string[] {
+  const keys = ["do_resize", "do_center_crop", "do_rescale", "do_normalize"];
+  if (settings.doResize) keys.push("size", "resample");
+  if (settings.doCenterCrop) keys.push("crop_size");
+  if (settings.doRescale) keys.push("rescale_factor");
+  if (settings.doNormalize) keys.push("image_mean", "image_std");
+  return keys;
 }
 
 /** Whether `value` is an integer edge length in 1..{@linkcode MAX_EDGE}. */

@@ -10,8 +10,11 @@
  *   `[CLS]` … `[SEP]` for BERT);
  * - a text longer than the context keeps its first `context - prefix - suffix` content tokens and
  *   still ends with the suffix (open_clip: cut to 77, last id forced to `<|endoftext|>`);
- * - the row is padded to the full context with the pad id (the `pad_token` of
- *   `tokenizer_config.json`; 0 when there is none) and an attention mask of 1s then 0s.
+ * - the row is padded with the pad id (the `pad_token` of `tokenizer_config.json`, else
+ *   `tokenizer.json`'s `padding.pad_id`, else 0) and an attention mask of 1s then 0s: to the full
+ *   context (`padding: "max_length"`, the default: open_clip, SigLIP, fixed-length graphs) or to
+ *   the longest row of the batch (`"longest"`: Hugging Face's `padding=True`, for towers that take
+ *   an attention mask).
  *
  * Text cleaning: open_clip's `SimpleTokenizer` HTML-unescapes every text twice (Python's
  * `html.unescape`) before BPE; with `textCleaning: "open_clip"` this module does the same, so ids
@@ -42,16 +45,27 @@ export interface TokenizedBatch {
 
 /** Settings that `tokenizer.json` does not carry. */
 export interface TextTokenizerOptions {
-  /** Tokens per row, special tokens included (77 for CLIP, 52 for Chinese-CLIP, 64 for SigLIP). */
+  /**
+   * Most tokens per row, special tokens included (77 for CLIP, 52 for Chinese-CLIP, 64 for
+   * SigLIP): longer texts are truncated to it, and `"max_length"` rows are padded to it.
+   */
   readonly contextLength: number;
   /** Id written into padding positions. */
   readonly padId: number;
   /** Clean-up before the pipeline: `"open_clip"` HTML-unescapes twice; `"none"` (default) nothing. */
   readonly textCleaning?: TextCleaning;
+  /** Row length of a batch: the context (`"max_length"`, default) or its longest row. */
+  readonly padding?: TextPadding;
 }
 
 /** Text clean-up applied before `tokenizer.json`'s pipeline. */
 export type TextCleaning = "open_clip" | "none";
+
+/**
+ * How the rows of a batch are padded: to the full context length (`"max_length"`) or to the
+ * longest row of the batch (`"longest"`, Hugging Face's `padding=True`).
+ */
+export type TextPadding = "max_length" | "longest";
 
 /** Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from a model folder. */
 export async function loadTokenizerFiles(
@@ -105,14 +119,26 @@ function tokenContent(entry: unknown): string | undefined {
   return undefined;
 }
 
-/** Tokeniser that produces fixed-length rows for a CLIP-family text tower. */
+/** `tokenizer.json`'s own pad id (`"padding": {"pad_id": n, …}`), when it sets one. */
+function pipelinePadId(tokenizerJson: Record<string, unknown>): number | undefined {
+  const padding = tokenizerJson.padding;
+  if (padding && typeof padding === "object") {
+    const id = (padding as { pad_id?: unknown }).pad_id;
+    if (typeof id === "number" && Number.isInteger(id) && id >= 0) return id;
+  }
+  return undefined;
+}
+
+/** Tokeniser that produces padded rows for a CLIP-family text tower. */
 export class TextTokenizer {
-  /** Tokens per row. */
+  /** Most tokens per row (the truncation length; the row length with `"max_length"` padding). */
   readonly contextLength: number;
   /** Id used for padding. */
   readonly padId: number;
   /** Clean-up applied to each text before tokenising. */
   readonly textCleaning: TextCleaning;
+  /** How the rows of a batch are padded. */
+  readonly padding: TextPadding;
   readonly #tokenizer: Tokenizer;
   readonly #prefix: number[];
   readonly #suffix: number[];
@@ -133,6 +159,12 @@ export class TextTokenizer {
     this.contextLength = options.contextLength;
     this.padId = options.padId;
     this.textCleaning = options.textCleaning ?? "none";
+    this.padding = options.padding ?? "max_length";
+    if (this.padding !== "max_length" && this.padding !== "longest") {
+      throw new RangeError(
+        `padding must be "max_length" or "longest", got ${String(this.padding)}`,
+      );
+    }
     [this.#prefix, this.#suffix] = this.#specialTokenFrame();
     if (this.#prefix.length + this.#suffix.length >= this.contextLength) {
       throw new ModelError(
@@ -146,7 +178,8 @@ export class TextTokenizer {
    *
    * Context length: `options.contextLength`, else `model_max_length` of `tokenizer_config.json`
    * when it is a real limit (transformers writes 1e30 for "none"), else `fallbackContextLength`.
-   * Pad id: `options.padId`, else the id of `pad_token`, else 0.
+   * Pad id: `options.padId`, else the id of `tokenizer_config.json`'s `pad_token`, else
+   * `tokenizer.json`'s `padding.pad_id`, else 0.
    */
   static fromFiles(
     tokenizerJson: Record<string, unknown>,
@@ -183,13 +216,14 @@ export class TextTokenizer {
           );
         }
       } else {
-        padId = 0;
+        padId = pipelinePadId(tokenizerJson) ?? 0;
       }
     }
     return new TextTokenizer(tokenizerJson, tokenizerConfig, {
       contextLength,
       padId,
       textCleaning: options.textCleaning,
+      padding: options.padding,
     });
   }
 
@@ -221,13 +255,18 @@ export class TextTokenizer {
     return [...this.#prefix, ...kept, ...this.#suffix];
   }
 
-  /** Tokenises a batch of texts into padded rows. */
+  /**
+   * Tokenises a batch of texts into padded rows of the context length, or of the longest row
+   * with `padding: "longest"`.
+   */
   encodeBatch(texts: readonly string[]): TokenizedBatch {
-    const ctx = this.contextLength;
+    const rows = texts.map((text) => this.encodeUnpadded(text));
+    const ctx = this.padding === "longest"
+      ? rows.reduce((longest, row) => Math.max(longest, row.length), 0)
+      : this.contextLength;
     const ids = new Int32Array(texts.length * ctx).fill(this.padId);
     const attentionMask = new Int32Array(texts.length * ctx);
-    texts.forEach((text, row) => {
-      const rowIds = this.encodeUnpadded(text);
+    rows.forEach((rowIds, row) => {
       ids.set(rowIds, row * ctx);
       attentionMask.fill(1, row * ctx, row * ctx + rowIds.length);
     });

@@ -1,12 +1,25 @@
 /**
- * Zero-shot classification, as CLIP_benchmark and evalscope compute it.
+ * Zero-shot classification, single-label and multi-label, as CLIP_benchmark and evalscope compute
+ * it.
  *
- * 1. Classifier: for each class of `classnames.txt`, in order, every template with `{c}` replaced
- *    by the class name (Python `str.format(c=…)` semantics) is encoded; the L2-normalised prompt
- *    embeddings are averaged and the mean re-normalised.
- * 2. Each image embedding (L2-normalised) is scored against every class: logits = 100 · cosine.
- * 3. acc@1, acc@5 and mean per-class recall are accumulated batch by batch
- *    ({@linkcode ClassificationAccumulator}), so memory does not grow with the dataset.
+ * 1. Class names and prompts: the dataset's `classnames.txt` and
+ *    `zeroshot_classification_templates.txt`, unless the options override them (see
+ *    src/prompt_files.ts for the override files). The result records which were used
+ *    (`classnames_source`, `templates_source`: the path, or `"dataset"`), and with `dumpClassnames`
+ *    / `dumpTemplates` the lists themselves (`classnames`, `templates`), as CLIP_benchmark's
+ *    `--dump_classnames` / `--dump_templates` do.
+ * 2. Classifier: for each class, in order, its prompts — every template with `{c}` replaced by the
+ *    class name (Python `str.format(c=…)` semantics), or the class's own prompts when the templates
+ *    map class names to prompts (CuPL-style) — are encoded; the L2-normalised prompt embeddings are
+ *    averaged and the mean re-normalised.
+ * 3. Each image embedding (L2-normalised) is scored against every class: logits = 100 · cosine.
+ * 4. The label kind follows `dataset_type.txt`:
+ *    - classification: the `cls` field is the class index; acc@1, acc@5 and mean per-class recall
+ *      are accumulated batch by batch ({@linkcode ClassificationAccumulator}, O(classes) memory);
+ *    - multilabel: the `npy` field is a multi-hot vector with one 0/1 entry per class (bool, integer
+ *      or float dtype, shape `(classes,)`); the mean average precision ranks every sample, so all
+ *      logits and targets are kept ({@linkcode MultilabelAccumulator}, O(samples × classes)).
+ *    A sample whose label cannot be used is skipped with the reason, like an undecodable image.
  *
  * Similarities and class means are computed in float64 from the float32 embeddings (the reference
  * computes them in float32; this only matters for logits equal to within ~1e-7).
@@ -20,13 +33,24 @@ import {
   ClassificationAccumulator,
   type ClassificationMetrics,
 } from "../src/metrics/classification.ts";
+import {
+  MultilabelAccumulator,
+  type MultilabelMetrics,
+  type TorchVectorLanes,
+} from "../src/metrics/multilabel.ts";
 import type { ClipModel } from "../src/model.ts";
+import { type NpyArray, parseNpy } from "../src/npy.ts";
+import type { PromptOverrides, ZeroShotTemplates } from "../src/prompt_files.ts";
 import { MAX_LISTED_SKIPS, type SkippedSample, type TaskResult } from "../src/result.ts";
 import { labelField, type Sample } from "../src/webdataset.ts";
 import type { WebDataset } from "../src/dataset.ts";
 import { joinLocation } from "../src/byte_source.ts";
 
+const CLASSNAMES_FILE = "classnames.txt";
 const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
+
+/** The `*_source` value of class names and templates read from the dataset's own files. */
+export const DATASET_SOURCE = "dataset";
 
 /** Progress of a running evaluation. */
 export interface EvaluationProgress {
@@ -42,8 +66,12 @@ export interface EvaluationProgress {
   readonly nshards: number;
 }
 
-/** Options for {@linkcode evaluateZeroShotClassification}. */
-export interface ZeroShotClassificationOptions {
+/**
+ * Options for {@linkcode evaluateZeroShotClassification}. The {@linkcode PromptOverrides} fields
+ * (`classnames`, `templates` and their `…Source`) replace the dataset's own lists; without a
+ * source, an override is recorded as `"option"`.
+ */
+export interface ZeroShotClassificationOptions extends PromptOverrides {
   /** Dataset name written into the result. */
   readonly datasetName: string;
   /** Images (and prompts) per batch; default 128. */
@@ -52,10 +80,33 @@ export interface ZeroShotClassificationOptions {
   readonly limit?: number;
   /** Fail when more than this fraction of the samples is skipped; default 0.01. */
   readonly maxSkippedFraction?: number;
+  /** Add the class names used to the result (`classnames`), as `--dump_classnames` does. */
+  readonly dumpClassnames?: boolean;
+  /** Add the templates or prompts used to the result (`templates`), as `--dump_templates` does. */
+  readonly dumpTemplates?: boolean;
+  /**
+   * Multi-label only: the SIMD width of the torch whose float32 sums are reproduced (8, the
+   * default: AVX2 and default kernels; 16: AVX-512 kernels). See src/metrics/multilabel.ts.
+   */
+  readonly torchVectorLanes?: TorchVectorLanes;
   /** Called as samples are read. */
   readonly onProgress?: (progress: EvaluationProgress) => void;
   /** Stops the evaluation. */
   readonly signal?: AbortSignal;
+}
+
+/** The result of {@linkcode evaluateZeroShotClassification}: evalscope's fields and provenance. */
+export interface ZeroShotClassificationResult extends TaskResult {
+  /** `acc1`/`acc5`/`mean_per_class_recall`, or `mean_average_precision` for multi-label data. */
+  readonly metrics: ClassificationMetrics | MultilabelMetrics;
+  /** Where the class names came from: `"dataset"` (its `classnames.txt`) or the override's source. */
+  readonly classnames_source: string;
+  /** Where the templates came from: `"dataset"` or the override's source. */
+  readonly templates_source: string;
+  /** The class names used, with `dumpClassnames`. */
+  readonly classnames?: readonly string[];
+  /** The templates (or class → prompts object) used, with `dumpTemplates`. */
+  readonly templates?: readonly string[] | Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -74,30 +125,64 @@ export function fillTemplate(template: string, classname: string): string {
 }
 
 /**
- * Builds the zero-shot classifier: one L2-normalised mean prompt embedding per class.
+ * The prompts of each class, in class order: every template filled with the class name, or — when
+ * `templates` maps class names to prompts — the class's own prompts, verbatim (CLIP_benchmark's
+ * `zero_shot_classifier` with a dict).
+ *
+ * @param templatesSource Names the templates in error messages.
+ * @throws {DatasetError} when there are no templates, or a class has no prompts.
+ */
+export function classPrompts(
+  classnames: readonly string[],
+  templates: ZeroShotTemplates,
+  templatesSource = "templates",
+): string[][] {
+  if (Array.isArray(templates)) {
+    const list = templates as readonly string[];
+    if (list.length === 0) throw new DatasetError(`${templatesSource}: no templates`);
+    return classnames.map((c) => list.map((t) => fillTemplate(t, c)));
+  }
+  const byClass = templates as ReadonlyMap<string, readonly string[]>;
+  return classnames.map((c, index) => {
+    const prompts = byClass.get(c);
+    if (prompts === undefined || prompts.length === 0) {
+      throw new DatasetError(
+        `${templatesSource}: no prompts for class ${JSON.stringify(c)} ` +
+          `(class ${index} of ${classnames.length})`,
+      );
+    }
+    return [...prompts];
+  });
+}
+
+/**
+ * Builds the zero-shot classifier: one L2-normalised mean prompt embedding per class, from the
+ * prompts {@linkcode classPrompts} gives.
  *
  * @returns `classnames.length × dim` weights (float64, row-major) and `dim`.
+ * @throws {DatasetError} when there are no class names, no templates, or a class has no prompts.
  */
 export async function buildZeroShotClassifier(
   model: ClipModel,
   classnames: readonly string[],
-  templates: readonly string[],
+  templates: ZeroShotTemplates,
   batchSize = 128,
+  templatesSource?: string,
 ): Promise<{ weights: Float64Array; dim: number }> {
   if (classnames.length === 0) throw new DatasetError("the dataset has no class names");
-  if (templates.length === 0) throw new DatasetError("the dataset has no templates");
-  const prompts = classnames.flatMap((c) => templates.map((t) => fillTemplate(t, c)));
-  const { embeddings, dim } = await model.encodeTexts(prompts, batchSize);
+  const prompts = classPrompts(classnames, templates, templatesSource);
+  const { embeddings, dim } = await model.encodeTexts(prompts.flat(), batchSize);
   const weights = new Float64Array(classnames.length * dim);
+  let offset = 0;
   for (let c = 0; c < classnames.length; c++) {
     const row = weights.subarray(c * dim, (c + 1) * dim);
-    for (let t = 0; t < templates.length; t++) {
-      const offset = (c * templates.length + t) * dim;
+    const count = prompts[c].length;
+    for (let t = 0; t < count; t++, offset += dim) {
       for (let i = 0; i < dim; i++) row[i] += embeddings[offset + i];
     }
     let norm = 0;
     for (let i = 0; i < dim; i++) {
-      row[i] /= templates.length;
+      row[i] /= count;
       norm += row[i] * row[i];
     }
     const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
@@ -128,16 +213,139 @@ export function classificationLogits(
 }
 
 /**
- * Runs zero-shot classification of `model` on a classification WebDataset.
+ * A sample's `npy` field as a multi-hot target: a 1-D array of `classCount` entries, each 0 or 1
+ * (booleans, integers or floats; `-0` counts as 0).
  *
- * @throws {DatasetError} when the dataset has no class names or templates, when no sample could
- * be scored, or when more than `maxSkippedFraction` of the samples had to be skipped.
+ * @throws {Error} saying what is wrong (the sample is then skipped).
+ */
+export function multiHotTarget(sample: Sample, classCount: number): Uint8Array {
+  const bytes = sample.fields.get("npy");
+  if (bytes === undefined) throw new Error("no multi-label target (npy field)");
+  let array: NpyArray;
+  try {
+    array = parseNpy(bytes);
+  } catch (error) {
+    throw new Error(`npy field is not a readable .npy array: ${(error as Error).message}`);
+  }
+  if (array.shape.length !== 1 || array.shape[0] !== classCount) {
+    throw new Error(
+      `npy target has shape (${array.shape.join(", ")}${array.shape.length === 1 ? "," : ""}), ` +
+        `expected (${classCount},): one 0/1 entry per class`,
+    );
+  }
+  const target = new Uint8Array(classCount);
+  for (let c = 0; c < classCount; c++) {
+    const value = Number(array.data[c]);
+    if (value === 1) target[c] = 1;
+    else if (value !== 0) {
+      throw new Error(
+        `npy target has ${array.data[c]} for class ${c} (${array.descr}); 0 or 1 expected`,
+      );
+    }
+  }
+  return target;
+}
+
+/**
+ * How one kind of dataset labels its samples and how those labels are scored: one class index
+ * per sample, or a multi-hot vector.
+ */
+interface LabelScoring<T> {
+  /** The sample's label; throws (any error) to skip the sample. */
+  extract(sample: Sample): T;
+  /** Adds a batch: `labels.length × classes` logits and the labels. */
+  add(logits: Float64Array, labels: readonly T[]): void;
+  /** Samples scored so far. */
+  count(): number;
+  /** The metrics of everything added. */
+  result(): ClassificationMetrics | MultilabelMetrics;
+}
+
+function singleLabelScoring(classCount: number): LabelScoring<number> {
+  const accumulator = new ClassificationAccumulator(classCount);
+  return {
+    extract(sample) {
+      const label = labelField(sample);
+      if (label === undefined) throw new Error("no label (cls field)");
+      if (label < 0 || label >= classCount) {
+        throw new Error(
+          `label ${label} is outside the ${classCount} classes of ${CLASSNAMES_FILE}`,
+        );
+      }
+      return label;
+    },
+    add: (logits, labels) => accumulator.update(logits, labels),
+    count: () => accumulator.count,
+    result: () => accumulator.result(),
+  };
+}
+
+function multiLabelScoring(
+  classCount: number,
+  torchVectorLanes: TorchVectorLanes | undefined,
+): LabelScoring<Uint8Array> {
+  const accumulator = new MultilabelAccumulator(classCount, { torchVectorLanes });
+  return {
+    extract: (sample) => multiHotTarget(sample, classCount),
+    add: (logits, targets) => accumulator.update(logits, targets),
+    count: () => accumulator.count,
+    result: () => accumulator.result(),
+  };
+}
+
+/** The class names and templates to use, with their sources, after validating overrides. */
+function choosePrompts(dataset: WebDataset, options: ZeroShotClassificationOptions): {
+  classnames: readonly string[];
+  classnamesSource: string;
+  templates: ZeroShotTemplates;
+  templatesSource: string;
+} {
+  const missing = (file: string) => {
+    const path = joinLocation(dataset.root, file);
+    return new DatasetError(
+      `${path} not found: zero-shot classification needs it (or an override of it)`,
+      { path },
+    );
+  };
+  let classnames = dataset.classnames;
+  let classnamesSource = DATASET_SOURCE;
+  if (options.classnames !== undefined) {
+    classnamesSource = options.classnamesSource ?? "option";
+    const own = dataset.classnames;
+    if (own !== undefined && options.classnames.length !== own.length) {
+      throw new DatasetError(
+        `the class names of ${classnamesSource} are ${options.classnames.length}, but ` +
+          `${joinLocation(dataset.root, CLASSNAMES_FILE)} has ${own.length}: ` +
+          `the dataset's labels index into the class names, so the counts must match`,
+        { path: classnamesSource },
+      );
+    }
+    classnames = options.classnames;
+  }
+  if (classnames === undefined) throw missing(CLASSNAMES_FILE);
+  let templates: ZeroShotTemplates | undefined = dataset.templates;
+  let templatesSource = DATASET_SOURCE;
+  if (options.templates !== undefined) {
+    templates = options.templates;
+    templatesSource = options.templatesSource ?? "option";
+  }
+  if (templates === undefined) throw missing(TEMPLATES_FILE);
+  return { classnames, classnamesSource, templates, templatesSource };
+}
+
+/**
+ * Runs zero-shot classification of `model` on a classification or multi-label WebDataset.
+ *
+ * @throws {DatasetError} when the dataset has no class names or templates (and no override), when
+ * an override's class names differ in number from the dataset's, when class-specific prompts miss
+ * a class, when no sample could be scored, or when more than `maxSkippedFraction` of the samples
+ * had to be skipped.
  */
 export async function evaluateZeroShotClassification(
   model: ClipModel,
   dataset: WebDataset,
   options: ZeroShotClassificationOptions,
-): Promise<TaskResult & { metrics: ClassificationMetrics }> {
+): Promise<ZeroShotClassificationResult> {
   const batchSize = options.batchSize ?? 128;
   const maxSkippedFraction = options.maxSkippedFraction ?? 0.01;
   if (!(maxSkippedFraction >= 0 && maxSkippedFraction <= 1)) {
@@ -145,38 +353,33 @@ export async function evaluateZeroShotClassification(
       `the skipped-sample threshold must be in [0, 1], got ${maxSkippedFraction}`,
     );
   }
-  const { classnames, templates } = dataset;
-  for (
-    const [value, file] of [[classnames, "classnames.txt"], [templates, TEMPLATES_FILE]] as const
-  ) {
-    if (!value) {
-      const path = joinLocation(dataset.root, file);
-      throw new DatasetError(`${path} not found: zero-shot classification needs it`, { path });
-    }
-  }
-  const { weights, dim } = await buildZeroShotClassifier(model, classnames!, templates!, batchSize);
-  const classCount = classnames!.length;
-  const accumulator = new ClassificationAccumulator(classCount);
+  const { classnames, classnamesSource, templates, templatesSource } = choosePrompts(
+    dataset,
+    options,
+  );
+  const { weights, dim } = await buildZeroShotClassifier(
+    model,
+    classnames,
+    templates,
+    batchSize,
+    templatesSource === DATASET_SOURCE
+      ? joinLocation(dataset.root, TEMPLATES_FILE)
+      : templatesSource,
+  );
+  const scoring: LabelScoring<unknown> = dataset.type === "multilabel"
+    ? multiLabelScoring(classnames.length, options.torchVectorLanes)
+    : singleLabelScoring(classnames.length);
   const skipped: SkippedSample[] = [];
   let skippedCount = 0;
   let read = 0;
   const shardIndex = new Map(dataset.shardUrls.map((url, index) => [url, index]));
-
-  const extractLabel = (sample: Sample): number => {
-    const label = labelField(sample);
-    if (label === undefined) throw new Error("no label (cls field)");
-    if (label < 0 || label >= classCount) {
-      throw new Error(`label ${label} is outside the ${classCount} classes of classnames.txt`);
-    }
-    return label;
-  };
 
   const batches = imageBatches(
     dataset.samples({ limit: options.limit, signal: options.signal }),
     model.preprocessor,
     {
       batchSize,
-      extract: extractLabel,
+      extract: (sample) => scoring.extract(sample),
       onSkip: (s) => {
         skippedCount++;
         if (skipped.length < MAX_LISTED_SKIPS) skipped.push(s);
@@ -200,17 +403,18 @@ export async function evaluateZeroShotClassification(
   let pending: Promise<void> | undefined;
   for await (const batch of batches) {
     const labels = batch.items.slice();
-    const scoring = model.encodeImages(batch.pixels, batch.count).then(({ embeddings }) => {
-      accumulator.update(classificationLogits(embeddings, batch.count, weights, dim), labels);
+    const batchScored = model.encodeImages(batch.pixels, batch.count).then(({ embeddings }) => {
+      scoring.add(classificationLogits(embeddings, batch.count, weights, dim), labels);
     });
     // Mark as handled now; the error, if any, is rethrown when it is awaited below.
-    scoring.catch(() => {});
+    batchScored.catch(() => {});
     await pending;
-    pending = scoring;
+    pending = batchScored;
   }
   await pending;
 
-  if (accumulator.count === 0) {
+  const scored = scoring.count();
+  if (scored === 0) {
     throw new DatasetError(
       `no sample of ${dataset.root} could be scored (${skippedCount} skipped${
         skipped[0] ? `; first: ${skipped[0].key}: ${skipped[0].reason}` : ""
@@ -218,7 +422,7 @@ export async function evaluateZeroShotClassification(
       { path: dataset.root },
     );
   }
-  const total = accumulator.count + skippedCount;
+  const total = scored + skippedCount;
   if (skippedCount / total > maxSkippedFraction) {
     throw new DatasetError(
       `${skippedCount} of ${total} samples of ${dataset.root} were skipped, more than the allowed ` +
@@ -232,9 +436,22 @@ export async function evaluateZeroShotClassification(
     dataset: options.datasetName,
     model: model.name,
     task: "zeroshot_classification",
-    metrics: accumulator.result(),
-    n_samples: accumulator.count,
+    metrics: scoring.result(),
+    n_samples: scored,
     n_skipped: skippedCount,
+    classnames_source: classnamesSource,
+    templates_source: templatesSource,
+    ...(options.dumpClassnames && { classnames: [...classnames] }),
+    ...(options.dumpTemplates && { templates: templatesAsJson(templates) }),
     skipped,
   };
+}
+
+/** Templates as they go into the result file: a list, or an object of class name → prompts. */
+function templatesAsJson(
+  templates: ZeroShotTemplates,
+): readonly string[] | Readonly<Record<string, readonly string[]>> {
+  return Array.isArray(templates)
+    ? [...templates]
+    : Object.fromEntries(templates as ReadonlyMap<string, readonly string[]>);
 }

@@ -161,7 +161,7 @@ Deno.test("cli inspect text and image print what the model is fed", async () => 
       `${dir}/t.f32`,
     ]);
     assert.equal(image.code, 0, image.stderr);
-    assert.match(image.stdout, /28×28 RGB/);
+    assert.match(image.stdout, /28×28, Pillow mode L/);
     assert.match(image.stdout, /shape: \[1, 3, 32, 32\] float32/);
     const raw = await Deno.readFile(`${dir}/t.f32`);
     const values = new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);

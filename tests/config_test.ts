@@ -89,7 +89,11 @@ Deno.test("config: wrong types and values are errors naming the key", () => {
   assert.throws(bad({ verbose: "yes" }), usageError(/eval\.verbose must be true or false/));
   assert.throws(bad({ dataset_name: [] }), usageError(/dataset_name must be a non-empty list/));
   assert.throws(bad({ models: [{ revision: "main" }] }), usageError(/models\[0\]\.model_name/));
-  assert.throws(bad({ task: "image_caption" }), usageError(/not supported yet/));
+  assert.throws(bad({ task: "image_caption" }), usageError(/not supported by clipbench/));
+  assert.throws(
+    bad({ task: "retrieval" }),
+    usageError(/must be auto, zeroshot_classification or zeroshot_retrieval/),
+  );
   const tool = cloneConfig();
   tool.eval_config.tool = "mteb";
   assert.throws(

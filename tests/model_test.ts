@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { openWebDataset } from "../src/dataset.ts";
 import { ModelError } from "../src/errors.ts";
 import { decodeImage } from "../src/image/decode.ts";
-import { ClipModel, loadPreprocessor } from "../src/model.ts";
+import { ClipModel, loadModelConfig, loadPreprocessor } from "../src/model.ts";
 import { parseNpy } from "../src/npy.ts";
 import { imageField } from "../src/webdataset.ts";
 
@@ -38,7 +38,7 @@ function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** The preprocessed tensors of the first `count` samples of the demo dataset. */
 async function firstPixelValues(count: number): Promise<Float32Array> {
-  const { preprocessor } = await loadPreprocessor(MODEL);
+  const { preprocessor } = await loadPreprocessor(MODEL, await loadModelConfig(MODEL));
   const dataset = await openWebDataset(DATA);
   const pixels = new Float32Array(count * preprocessor.outputLength);
   let i = 0;
@@ -129,5 +129,26 @@ Deno.test("model: a missing folder or file is an error naming it", async () => {
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("model: a precision the folder lacks is an error listing the variants present", async () => {
+  await assert.rejects(
+    ClipModel.load(MODEL, { dtype: "fp16" }),
+    (e: unknown) =>
+      e instanceof ModelError &&
+      e.message.endsWith(
+        "has no fp16 graphs (vision_model_fp16.onnx, text_model_fp16.onnx, " +
+          "model_fp16.onnx); variants present: fp32 (text_model.onnx, vision_model.onnx)",
+      ),
+  );
+  const model = await ClipModel.load(MODEL, { dtype: "fp32" });
+  try {
+    assert.equal(model.family.name, "clip");
+    assert.equal(model.dtype, "fp32");
+    assert.equal(model.tokenizer.padding, "max_length");
+    assert.equal(model.tokenizer.textCleaning, "open_clip");
+  } finally {
+    await model.release();
   }
 });

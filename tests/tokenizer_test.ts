@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { loadTokenizerFiles, TextTokenizer } from "../src/tokenizer.ts";
 import { parseNpy } from "../src/npy.ts";
 import { ModelError } from "../src/errors.ts";
+import { unigramTokenizer, wordPieceTokenizer } from "./_onnx_fixtures.ts";
 
 const DEMO = new URL("../examples/demo/tiny-clip-demo/", import.meta.url).pathname.replace(
   /\/$/,
@@ -81,4 +82,74 @@ Deno.test("tokenizer: a missing tokenizer.json names the file", async () => {
     (e: unknown) =>
       e instanceof ModelError && /nonexistent-model-dir\/tokenizer\.json/.test(e.message),
   );
+});
+
+Deno.test("tokenizer: padding 'longest' pads each batch to its longest row", () => {
+  const tok = TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig, { padding: "longest" });
+  assert.equal(tok.contextLength, 77); // still the truncation length
+  const batch = tok.encodeBatch(["a photo of a dress.", ""]);
+  assert.equal(batch.contextLength, 8);
+  assert.deepEqual([...batch.ids], [
+    SOT,
+    320,
+    516,
+    512,
+    320,
+    590,
+    269,
+    EOT,
+    SOT,
+    EOT,
+    ...Array(6).fill(EOT),
+  ]);
+  assert.deepEqual([...batch.attentionMask.subarray(8)], [1, 1, 0, 0, 0, 0, 0, 0]);
+  const long = tok.encodeBatch([Array(80).fill("a").join(" ")]);
+  assert.equal(long.contextLength, 77);
+  assert.equal(long.ids[76], EOT);
+  const fixed = TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig);
+  assert.equal(fixed.padding, "max_length");
+  assert.equal(fixed.encodeBatch(["a"]).contextLength, 77);
+  assert.throws(
+    () =>
+      TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig, {
+        padding: "longest_first" as "longest",
+      }),
+    RangeError,
+  );
+});
+
+Deno.test("tokenizer: without pad_token the pad id is tokenizer.json's padding.pad_id, else 0", () => {
+  const noPadToken = { ...tokenizerConfig, pad_token: undefined };
+  const withPipelinePad = { ...tokenizerJson, padding: { strategy: "BatchLongest", pad_id: 5 } };
+  assert.equal(TextTokenizer.fromFiles(withPipelinePad, noPadToken).padId, 5);
+  assert.equal(TextTokenizer.fromFiles(tokenizerJson, noPadToken).padId, 0);
+  // pad_token wins over the pipeline's pad id.
+  assert.equal(TextTokenizer.fromFiles(withPipelinePad, tokenizerConfig).padId, EOT);
+});
+
+Deno.test("tokenizer: SentencePiece Unigram (SigLIP): `… </s>`, truncation keeps </s>, pads with </s>", () => {
+  const { tokenizerJson, tokenizerConfig } = unigramTokenizer();
+  const tok = TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig);
+  assert.equal(tok.contextLength, 64);
+  assert.equal(tok.padId, 1);
+  assert.deepEqual(tok.encodeUnpadded("A photo of a CAT"), [3, 4, 5, 3, 6, 1]);
+  const long = tok.encodeUnpadded(Array(70).fill("a").join(" "));
+  assert.equal(long.length, 64);
+  assert.ok(long.slice(0, 63).every((id) => id === 3));
+  assert.equal(long[63], 1);
+  const batch = tok.encodeBatch(["dogs"]);
+  assert.deepEqual([...batch.ids.subarray(0, 5)], [7, 9, 1, 1, 1]);
+  assert.equal(batch.attentionMask.reduce((a, b) => a + b, 0), 3);
+});
+
+Deno.test("tokenizer: BERT WordPiece (Chinese-CLIP): [CLS] … [SEP], CJK split per character", () => {
+  const { tokenizerJson, tokenizerConfig } = wordPieceTokenizer(52);
+  const tok = TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig);
+  assert.equal(tok.contextLength, 52);
+  assert.equal(tok.padId, 0);
+  assert.deepEqual(tok.encodeUnpadded("一张狗的照片"), [2, 5, 6, 8, 9, 10, 11, 3]);
+  assert.deepEqual(tok.encodeUnpadded("Dogs, 猫"), [2, 16, 17, 1, 7, 3]); // "," is [UNK]
+  const long = tok.encodeUnpadded("猫".repeat(60));
+  assert.equal(long.length, 52);
+  assert.equal(long[51], 3);
 });

@@ -1,5 +1,7 @@
 /**
- * Image decoding to 8-bit RGB exactly as Pillow 9.4's `Image.open(f).convert("RGB")`.
+ * Image decoding exactly as Pillow 9.4's `Image.open(f)`: {@linkcode decodeNativeImage} gives
+ * the image in its Pillow mode, {@linkcode decodeImage} converts it to 8-bit RGB as
+ * `Image.open(f).convert("RGB")` does. Both run the same decoders.
  *
  * The format is taken from the file's signature (as Pillow's plugins accept it), never from
  * a name or extension: PNG, JPEG, GIF (first frame) and WebP (first frame). Everything that
@@ -13,13 +15,15 @@
  */
 
 import { ImageDecodeError } from "../errors.ts";
+import type { NativeImage } from "./native_image.ts";
+import { toRgb } from "./pil_convert.ts";
 import type { RgbImage } from "./rgb_image.ts";
 import { decodeGif } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
 import { decodePng } from "./png.ts";
 import { decodeWebp } from "./webp.ts";
 
-/** The formats {@linkcode decodeImage} reads. */
+/** The formats {@linkcode decodeNativeImage} reads. */
 type ImageFormat = "png" | "jpeg" | "gif" | "webp";
 
 /** The format whose signature `bytes` starts with, per Pillow's `_accept` functions. */
@@ -46,8 +50,9 @@ function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
 /**
  * Decodes an encoded image to 8-bit RGB, pixel for pixel as Pillow 9.4's
  * `Image.open(f).convert("RGB")`: alpha is dropped without compositing, palettes and
- * greyscale are expanded, CMYK JPEGs use Pillow's conversion, the EXIF orientation is ignored,
- * and for GIF and animated WebP the first frame is returned.
+ * greyscale are expanded, 16-bit greyscale is clipped to 0..255, CMYK JPEGs use Pillow's
+ * conversion, the EXIF orientation is ignored, and for GIF and animated WebP the first frame is
+ * returned. This is {@linkcode decodeNativeImage} followed by `toRgb`.
  *
  * @param bytes The encoded file. It is only read.
  * @param nameHint A name for the input in error messages (e.g. the WebDataset field or file
@@ -58,6 +63,25 @@ function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
  *   limit), and for arithmetic-coded JPEGs, which this decoder does not support.
  */
 export async function decodeImage(bytes: Uint8Array, nameHint?: string): Promise<RgbImage> {
+  return toRgb(await decodeNativeImage(bytes, nameHint));
+}
+
+/**
+ * Decodes an encoded image to the Pillow mode and samples Pillow 9.4's `Image.open(f)` holds
+ * (see {@linkcode NativeImage}): "1", "L", "P", "I", "LA", "RGB" or "RGBA" for PNG; "L", "RGB" or "CMYK" for JPEG;
+ * "P" or "L" for GIF (first frame); "RGB" or "RGBA" for WebP (first frame). The EXIF
+ * orientation is ignored, as in Pillow.
+ *
+ * @param bytes The encoded file. It is only read.
+ * @param nameHint A name for the input in error messages (e.g. the WebDataset field or file
+ *   name); it does not influence the format detection.
+ * @returns The decoded image in its Pillow mode.
+ * @throws ImageDecodeError as {@linkcode decodeImage}.
+ */
+export async function decodeNativeImage(
+  bytes: Uint8Array,
+  nameHint?: string,
+): Promise<NativeImage> {
   const source = nameHint === undefined ? "image" : `"${nameHint}"`;
   const format = sniffFormat(bytes);
   if (format === undefined) {

@@ -1,13 +1,13 @@
 /**
- * GIF decoding (first frame) to 8-bit RGB with Pillow 9.4's `Image.open(f).convert("RGB")`
- * semantics.
+ * GIF decoding (first frame) to the Pillow mode Pillow 9.4's `Image.open(f)` gives: "P" with
+ * the colour table, or "L" when there is no table (the indices are then grey levels).
  *
  * The image is the logical screen, grown to hold the first frame if that frame extends past
  * it. Outside the frame, pixels hold the frame's transparency index when its graphic control
  * extension sets one, else index 0; the transparency itself is not applied. Colours come from
  * the frame's local colour table, else the global one; a table that is the identity grey ramp
- * (entry i = (i, i, i)) counts as absent, and without a table indices are grey levels. Indices
- * beyond the table are grey too (Pillow's palette is a ramp under the table).
+ * (entry i = (i, i, i)) counts as absent, and without a table indices are grey levels ("L").
+ * Indices beyond the table are grey too (Pillow's palette is a ramp under the table).
  *
  * The LZW stream is decoded exactly as Pillow's C decoder does, including its quirks: the data
  * sub-block chain simply continues past a zero-length block, a sub-block is only read when all
@@ -19,7 +19,7 @@
  */
 
 import { ImageDecodeError } from "../errors.ts";
-import type { RgbImage } from "./rgb_image.ts";
+import type { NativeImage } from "./native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
 
 /** Pillow's GIF decoder table and string-buffer size (Gif.h). */
@@ -51,10 +51,10 @@ interface FirstFrame {
  *
  * @param bytes The whole file.
  * @param source How to name the input in error messages.
- * @returns The image as 8-bit RGB.
+ * @returns The image in its Pillow mode, "P" or "L".
  * @throws ImageDecodeError for anything Pillow 9.4 refuses, and for truncated data.
  */
-export function decodeGif(bytes: Uint8Array, source: string): RgbImage {
+export function decodeGif(bytes: Uint8Array, source: string): NativeImage {
   const fail: (message: string) => never = (message) => {
     throw new ImageDecodeError("gif", `${source}: ${message}`);
   };
@@ -67,18 +67,12 @@ export function decodeGif(bytes: Uint8Array, source: string): RgbImage {
   const indices = new Uint8Array(width * height);
   if (frame.background !== 0) indices.fill(frame.background);
   decodeLzw(bytes, frame, indices, fail);
+  if (!frame.palette) return { mode: "L", width, height, data: indices };
 
-  const table = new Uint8Array(768);
-  for (let i = 0; i < 256; i++) table[i * 3] = table[i * 3 + 1] = table[i * 3 + 2] = i;
-  if (frame.palette) table.set(frame.palette);
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, o = 0; i < indices.length; i++, o += 3) {
-    const p = indices[i] * 3;
-    rgb[o] = table[p];
-    rgb[o + 1] = table[p + 1];
-    rgb[o + 2] = table[p + 2];
-  }
-  return { width, height, data: rgb };
+  const palette = new Uint8Array(768);
+  for (let i = 0; i < 256; i++) palette[i * 3] = palette[i * 3 + 1] = palette[i * 3 + 2] = i;
+  palette.set(frame.palette);
+  return { mode: "P", width, height, data: indices, palette };
 }
 
 /** Whether a colour table differs from the identity grey ramp (Pillow's `_is_palette_needed`). */

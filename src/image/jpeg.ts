@@ -1,9 +1,10 @@
 /**
- * JPEG decoding to 8-bit RGB with Pillow 9.4's `Image.open(f).convert("RGB")` semantics.
+ * JPEG decoding to the Pillow mode Pillow 9.4's `Image.open(f)` gives: "L" for 1-component
+ * files, "RGB" for 3-component (YCbCr or RGB) files, "CMYK" for 4-component files.
  *
  * Pixels come from libjpeg-turbo (the TurboJPEG WebAssembly build, islow IDCT, fancy
- * upsampling), decoded straight to RGB for greyscale, YCbCr and RGB files. 4-component files
- * are decoded to CMYK and converted with Pillow's formula ({@linkcode invertedCmykToRgb}).
+ * upsampling), decoded to grey, RGB or CMYK. Pillow reads CMYK with raw mode "CMYK;I" (Adobe's
+ * inverted storage), so the stored values are inverted to Pillow's ink amounts.
  * The EXIF orientation is not applied (Pillow's `open` does not). A file that ends before the
  * data libjpeg needs is refused, as Pillow refuses it (see `jpeg_structure.ts`).
  *
@@ -18,11 +19,10 @@
  */
 
 import { ImageDecodeError } from "../errors.ts";
-import type { RgbImage } from "./rgb_image.ts";
 import { JpegStructureError, scanJpegStructure } from "./jpeg_structure.ts";
-import { invertedCmykToRgb } from "./pil_convert.ts";
+import type { NativeImage } from "./native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
-import { TJPF_CMYK, TJPF_RGB, TurboJpegDecoder, TurboJpegError } from "./turbojpeg.ts";
+import { TJPF_CMYK, TJPF_GRAY, TJPF_RGB, TurboJpegDecoder, TurboJpegError } from "./turbojpeg.ts";
 
 /** The decoder of this module instance (one per worker), compiled on first use. */
 let decoderPromise: Promise<TurboJpegDecoder> | undefined;
@@ -32,11 +32,11 @@ let decoderPromise: Promise<TurboJpegDecoder> | undefined;
  *
  * @param bytes The whole file.
  * @param source How to name the input in error messages.
- * @returns The image as 8-bit RGB.
+ * @returns The image in its Pillow mode: "L", "RGB" or "CMYK".
  * @throws ImageDecodeError for anything Pillow 9.4 refuses, for truncated data and for
  *   arithmetic-coded files.
  */
-export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<RgbImage> {
+export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<NativeImage> {
   const fail = (message: string) => new ImageDecodeError("jpeg", `${source}: ${message}`);
   let structure;
   try {
@@ -57,11 +57,16 @@ export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<Rgb
   const decoder = await decoderPromise;
   try {
     if (components === 4) {
-      const cmyk = decoder.decode(bytes, TJPF_CMYK, { width, height });
-      return { width, height, data: invertedCmykToRgb(cmyk.pixels, width * height) };
+      const cmyk = decoder.decode(bytes, TJPF_CMYK, { width, height }).pixels;
+      for (let i = 0; i < cmyk.length; i++) cmyk[i] = 255 - cmyk[i];
+      return { mode: "CMYK", width, height, data: cmyk };
+    }
+    if (components === 1) {
+      const grey = decoder.decode(bytes, TJPF_GRAY, { width, height });
+      return { mode: "L", width, height, data: grey.pixels };
     }
     const rgb = decoder.decode(bytes, TJPF_RGB, { width, height });
-    return { width, height, data: rgb.pixels };
+    return { mode: "RGB", width, height, data: rgb.pixels };
   } catch (error) {
     if (error instanceof TurboJpegError) throw fail(`libjpeg: ${error.message}`);
     throw error;

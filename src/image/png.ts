@@ -1,11 +1,13 @@
 /**
- * PNG decoding to 8-bit RGB with Pillow 9.4's `Image.open(f).convert("RGB")` semantics.
+ * PNG decoding to the Pillow mode Pillow 9.4's `Image.open(f)` gives (see `native_image.ts`).
  *
- * Pixels: alpha is dropped (not composited); palettes are expanded through a 256-entry table
- * that starts as a grey ramp (so indices beyond the PLTE, or a missing PLTE, give grey);
- * 1/2/4-bit grey is scaled (×255, ×85, ×17); 16-bit grey is Pillow mode "I", whose conversion
- * clips to 0..255; 16-bit colour and grey+alpha keep the high byte; tRNS, gAMA, sRGB, iCCP and
- * cHRM do not change pixels. Any non-zero interlace method means Adam7, as in Pillow.
+ * Modes (Pillow's `PngImagePlugin._MODES`): 1-bit grey is "1" (0 or 255); 2-, 4- and 8-bit
+ * grey are "L" (scaled ×85, ×17, ×1); 16-bit grey is "I" (the 16-bit value); palette images of
+ * any depth are "P", whose palette is a 256-entry table that starts as a grey ramp (so indices
+ * beyond the PLTE, or a missing PLTE, give grey); 8-bit grey+alpha is "LA"; 16-bit grey+alpha is
+ * "RGBA" with R = G = B; colour is "RGB" or "RGBA". 16-bit samples keep their high byte (except
+ * for "I"). tRNS, gAMA, sRGB, iCCP and cHRM do not change the mode or the pixels. Any non-zero
+ * interlace method means Adam7, as in Pillow.
  *
  * Container: chunks before the first IDAT must have valid names and CRCs and pass Pillow's
  * per-chunk checks; IDAT CRCs are not checked; the image data is the run of consecutive IDAT
@@ -21,7 +23,7 @@
 
 import { constants, crc32, inflateSync } from "node:zlib";
 import { ImageDecodeError } from "../errors.ts";
-import type { RgbImage } from "./rgb_image.ts";
+import { bandsOf, type NativeImage, type PillowMode } from "./native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
 
 /**
@@ -43,6 +45,15 @@ const ADAM7: readonly (readonly [number, number, number, number])[] = [
 
 /** Channels per colour type, for the (bit depth, colour type) pairs Pillow supports. */
 const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Pillow's mode per colour type, for 8-bit samples (see {@linkcode pillowMode}). */
+const MODES: Readonly<Record<number, PillowMode>> = {
+  0: "L",
+  2: "RGB",
+  3: "P",
+  4: "LA",
+  6: "RGBA",
+};
 
 /** Bit depths Pillow accepts per colour type (PngImagePlugin._MODES). */
 const BIT_DEPTHS: Readonly<Record<number, readonly number[]>> = {
@@ -80,10 +91,10 @@ interface ChunkState {
  *
  * @param bytes The whole file.
  * @param source How to name the input in error messages.
- * @returns The image as 8-bit RGB.
+ * @returns The image in its Pillow mode.
  * @throws ImageDecodeError for anything Pillow 9.4 refuses, and for truncated data.
  */
-export function decodePng(bytes: Uint8Array, source: string): RgbImage {
+export function decodePng(bytes: Uint8Array, source: string): NativeImage {
   const fail: (message: string) => never = (message) => {
     throw new ImageDecodeError("png", `${source}: ${message}`);
   };
@@ -149,9 +160,26 @@ export function decodePng(bytes: Uint8Array, source: string): RgbImage {
   }
   if (!cutInIdat) checkTrailingChunks(bytes, view, pos, state, fail);
 
-  const rgb = new Uint8Array(header.width * header.height * 3);
-  unfilterAndConvert(raw, header, paletteTable(state), rgb, fail);
-  return { width: header.width, height: header.height, data: rgb };
+  const { width, height } = header;
+  const mode = pillowMode(header);
+  if (mode === "I") {
+    const data = new Int32Array(width * height);
+    unfilterAndConvert(raw, header, 1, data, fail);
+    return { mode, width, height, data };
+  }
+  const data = new Uint8Array(width * height * bandsOf(mode));
+  unfilterAndConvert(raw, header, bandsOf(mode), data, fail);
+  if (mode === "P") return { mode, width, height, data, palette: paletteTable(state) };
+  return { mode, width, height, data };
+}
+
+/** The mode Pillow opens an image of this header in (PngImagePlugin._MODES). */
+function pillowMode(header: PngHeader): PillowMode {
+  const { bitDepth, colorType } = header;
+  if (colorType === 0 && bitDepth === 1) return "1";
+  if (colorType === 0 && bitDepth === 16) return "I";
+  if (colorType === 4 && bitDepth === 16) return "RGBA";
+  return MODES[colorType];
 }
 
 /** The four-character type at `offset` when it matches Pillow's `\w\w\w\w`, else undefined. */
@@ -426,13 +454,14 @@ function paletteTable(state: ChunkState): Uint8Array {
 }
 
 /**
- * Reverses the scanline filters in place and writes RGB pixels, pass by pass for Adam7.
+ * Reverses the scanline filters in place and writes the pixels in their Pillow mode, `bands`
+ * samples each, pass by pass for Adam7.
  */
 function unfilterAndConvert(
   raw: Uint8Array,
   header: PngHeader,
-  palette: Uint8Array,
-  rgb: Uint8Array,
+  bands: number,
+  out: Uint8Array | Int32Array,
   fail: (message: string) => never,
 ): void {
   const { width, height, bitDepth, colorType } = header;
@@ -453,7 +482,7 @@ function unfilterAndConvert(
         fail(`unknown filter type ${filter} in scanline ${row} of pass ${x0},${y0}`);
       }
       const y = y0 + row * dy;
-      convertRow(raw, start, passWidth, header, palette, rgb, (y * width + x0) * 3, dx * 3);
+      convertRow(raw, start, passWidth, header, out, (y * width + x0) * bands, dx * bands);
       previous = start;
       offset = start + rowBytes;
     }
@@ -509,80 +538,77 @@ function unfilterRow(
 }
 
 /**
- * Converts one unfiltered scanline of `count` pixels to RGB at `out[outStart]`, stepping
- * `outStep` bytes per pixel (3, or more for Adam7 passes).
+ * Converts one unfiltered scanline of `count` pixels to Pillow's samples at `out[outStart]`,
+ * stepping `outStep` samples per pixel (the mode's band count, or a multiple for Adam7 passes).
  */
 function convertRow(
   raw: Uint8Array,
   start: number,
   count: number,
   header: PngHeader,
-  palette: Uint8Array,
-  out: Uint8Array,
+  out: Uint8Array | Int32Array,
   outStart: number,
   outStep: number,
 ): void {
   const { bitDepth, colorType } = header;
   let o = outStart;
   if (colorType === 0 && bitDepth === 16) {
-    // Pillow mode "I" -> RGB clips: any high byte gives 255.
+    // Mode "I" from raw mode "I;16B".
     for (let i = 0, s = start; i < count; i++, s += 2, o += outStep) {
-      const v = raw[s] !== 0 ? 255 : raw[s + 1];
-      out[o] = out[o + 1] = out[o + 2] = v;
+      out[o] = (raw[s] << 8) | raw[s + 1];
     }
     return;
   }
-  if (colorType === 0 && bitDepth === 8) {
-    for (let i = 0, s = start; i < count; i++, s++, o += outStep) {
-      out[o] = out[o + 1] = out[o + 2] = raw[s];
-    }
-    return;
-  }
-  if (colorType === 3 && bitDepth === 8) {
-    for (let i = 0, s = start; i < count; i++, s++, o += outStep) {
-      const p = raw[s] * 3;
-      out[o] = palette[p];
-      out[o + 1] = palette[p + 1];
-      out[o + 2] = palette[p + 2];
-    }
+  if (bitDepth === 8 && (colorType === 0 || colorType === 3)) {
+    for (let i = 0, s = start; i < count; i++, s++, o += outStep) out[o] = raw[s];
     return;
   }
   if (colorType === 0 || colorType === 3) {
-    // 1, 2 or 4 bits per sample, most significant bits first.
+    // 1, 2 or 4 bits per sample, most significant bits first; grey is scaled to 0..255
+    // (x255 for "1", x85, x17), palette indices are not.
     const mask = (1 << bitDepth) - 1;
-    const scale = colorType === 0 ? 255 / mask : 1; // grey: x255, x85, x17
+    const scale = colorType === 0 ? 255 / mask : 1;
     let shift = 8 - bitDepth;
     for (let i = 0, s = start; i < count; i++, o += outStep) {
-      const sample = (raw[s] >> shift) & mask;
+      out[o] = ((raw[s] >> shift) & mask) * scale;
       if (shift === 0) {
         shift = 8 - bitDepth;
         s++;
       } else {
         shift -= bitDepth;
       }
-      if (colorType === 0) {
-        out[o] = out[o + 1] = out[o + 2] = sample * scale;
-      } else {
-        const p = sample * 3;
-        out[o] = palette[p];
-        out[o + 1] = palette[p + 1];
-        out[o + 2] = palette[p + 2];
-      }
     }
     return;
   }
+  // Grey+alpha and colour: the high byte of each sample.
   const bytesPerSample = bitDepth >> 3;
   const stride = CHANNELS[colorType] * bytesPerSample;
-  if (colorType === 4) {
+  const b1 = bytesPerSample;
+  const b2 = 2 * bytesPerSample;
+  const b3 = 3 * bytesPerSample;
+  if (colorType === 4 && bitDepth === 8) {
+    for (let i = 0, s = start; i < count; i++, s += stride, o += outStep) {
+      out[o] = raw[s];
+      out[o + 1] = raw[s + 1];
+    }
+  } else if (colorType === 4) {
+    // 16-bit grey+alpha opens as "RGBA" (raw mode "LA;16B").
     for (let i = 0, s = start; i < count; i++, s += stride, o += outStep) {
       out[o] = out[o + 1] = out[o + 2] = raw[s];
+      out[o + 3] = raw[s + b1];
     }
-    return;
-  }
-  // Colour types 2 and 6: the high byte of each of R, G, B.
-  for (let i = 0, s = start; i < count; i++, s += stride, o += outStep) {
-    out[o] = raw[s];
-    out[o + 1] = raw[s + bytesPerSample];
-    out[o + 2] = raw[s + 2 * bytesPerSample];
+  } else if (colorType === 2) {
+    for (let i = 0, s = start; i < count; i++, s += stride, o += outStep) {
+      out[o] = raw[s];
+      out[o + 1] = raw[s + b1];
+      out[o + 2] = raw[s + b2];
+    }
+  } else {
+    for (let i = 0, s = start; i < count; i++, s += stride, o += outStep) {
+      out[o] = raw[s];
+      out[o + 1] = raw[s + b1];
+      out[o + 2] = raw[s + b2];
+      out[o + 3] = raw[s + b3];
+    }
   }
 }

@@ -1,17 +1,24 @@
 /**
- * Bit-exact reimplementation of Pillow 9.4's `Image.resize(size, resample)` for RGB images.
+ * Bit-exact reimplementation of Pillow 9.4's resampling (`ImagingResample` and, for NEAREST,
+ * `ImagingScaleAffine`): {@linkcode resize} for RGB images, {@linkcode resizeSamples} for images
+ * of 1 to 4 byte bands or of one 32-bit integer band (Pillow's "I"). The mode rules of
+ * `Image.resize` (NEAREST for palettes, premultiplied alpha) live in `resize_native.ts`.
  *
  * The five convolution filters (LANCZOS, BILINEAR, BICUBIC, BOX, HAMMING) follow
  * `libImaging/Resample.c`: per output position the filter is centred at `(x + 0.5) * scale` in
  * input coordinates, its support widened by the downscale factor, the bounds rounded as Pillow
- * rounds them, the weights normalised to sum 1, then converted to 22-bit fixed point. Each
- * output byte is `clip((2^21 + Σ pixel · weight) >> 22)`. The horizontal pass runs first, then
- * the vertical one; a pass whose dimension does not change is skipped, as in Pillow.
+ * rounds them, the weights normalised to sum 1. For bytes the weights are converted to 22-bit
+ * fixed point and each output byte is `clip((2^21 + Σ sample · weight) >> 22)`, band by band
+ * (the same arithmetic for every band count). For 32-bit integers the sum is taken in double
+ * precision with the normalised weights and rounded half away from zero (Pillow's `ROUND_UP`),
+ * without clipping. The horizontal pass runs first, then the vertical one; a pass whose
+ * dimension does not change is skipped, as in Pillow.
  *
  * NEAREST does not use the convolution: Pillow resizes with it through its affine scaling path
  * (`ImagingScaleAffine`), which walks source coordinates by repeatedly adding the floating-point
  * step `inSize / outSize` to a start of half a step and truncating; this module does the same,
- * so it reproduces the accumulated rounding of that walk.
+ * so it reproduces the accumulated rounding of that walk. Positions the walk leaves outside
+ * the source are 0.
  *
  * A `window` asks for part of the resized image only (for resize-then-centre-crop): just the
  * columns and rows inside it are computed, and the result equals cropping the full result.
@@ -60,6 +67,21 @@ const FIXED_ONE = 1 << PRECISION_BITS;
 const FIXED_HALF = 1 << (PRECISION_BITS - 1);
 /** Bytes per RGB pixel. */
 const CHANNELS = 3;
+
+/**
+ * An image as interleaved samples: `bands` bytes per pixel, or one 32-bit integer per pixel
+ * (Pillow's "I" mode), row-major without padding.
+ */
+export interface SampleImage {
+  /** Width in pixels (≥ 1). */
+  readonly width: number;
+  /** Height in pixels (≥ 1). */
+  readonly height: number;
+  /** Samples per pixel: 1 to 4 for bytes, 1 for 32-bit integers. */
+  readonly bands: number;
+  /** `width * height * bands` samples. */
+  readonly data: Uint8Array | Int32Array;
+}
 
 /** Pillow's single-precision constants of the Hamming window (`0.54f`, `0.46f`). */
 const HAMMING_A = Math.fround(0.54);
@@ -135,8 +157,10 @@ interface PassCoefficients {
   readonly starts: Int32Array;
   /** Number of input samples read, per output position. */
   readonly counts: Int32Array;
-  /** 22-bit fixed-point weights. */
+  /** 22-bit fixed-point weights (the 8-bit passes). */
   readonly weights: Int32Array;
+  /** The normalised weights before fixed-point conversion (the 32-bit passes), same layout. */
+  readonly normalized: Float64Array;
 }
 
 /** Most coefficient sets kept; the least recently used one is dropped beyond this. */
@@ -188,6 +212,7 @@ function computePassCoefficients(
   const starts = new Int32Array(count);
   const counts = new Int32Array(count);
   const weights = new Int32Array(count * taps);
+  const normalized = new Float64Array(count * taps);
   const realWeights = new Float64Array(taps);
   for (let i = 0; i < count; i++) {
     const center = (first + i + 0.5) * scale;
@@ -206,6 +231,7 @@ function computePassCoefficients(
     const base = i * taps;
     for (let k = 0; k < n; k++) {
       const w = sum !== 0.0 ? realWeights[k] / sum : realWeights[k];
+      normalized[base + k] = w;
       weights[base + k] = w < 0
         ? Math.trunc(-0.5 + w * FIXED_ONE)
         : Math.trunc(0.5 + w * FIXED_ONE);
@@ -213,7 +239,7 @@ function computePassCoefficients(
     starts[i] = start;
     counts[i] = n;
   }
-  return { taps, starts, counts, weights };
+  return { taps, starts, counts, weights, normalized };
 }
 
 /** Byte buffer reused for the horizontal pass's output, when it is not too large to keep. */
@@ -235,9 +261,14 @@ function clipToByte(accumulator: number): number {
   return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
+/** A double sum to a 32-bit sample, Pillow's `ROUND_UP`: half away from zero, then truncated. */
+function roundToInt32(sum: number): number {
+  return Math.trunc(sum >= 0.0 ? sum + 0.5 : sum - 0.5);
+}
+
 /**
- * Horizontal pass: for `rows` source rows starting at `firstRow`, writes one output row of
- * `coefficients.counts.length` pixels each into `target` (packed, no padding).
+ * Horizontal pass over RGB bytes: for `rows` source rows starting at `firstRow`, writes one
+ * output row of `coefficients.counts.length` pixels each into `target` (packed, no padding).
  *
  * Sums are kept as 32-bit integers (`| 0`), as Pillow's C `int` accumulators are; the exact
  * sums always fit, and the hint keeps V8 on integer arithmetic.
@@ -273,6 +304,42 @@ function resampleHorizontal(
       target[o++] = clipToByte(r);
       target[o++] = clipToByte(g);
       target[o++] = clipToByte(b);
+    }
+  }
+}
+
+/**
+ * Horizontal pass over bytes of any band count, one band at a time: the arithmetic of
+ * {@linkcode resampleHorizontal}, used for the modes other than RGB.
+ */
+function resampleHorizontalBands(
+  source: Uint8Array,
+  sourceWidth: number,
+  bands: number,
+  firstRow: number,
+  rows: number,
+  coefficients: PassCoefficients,
+  target: Uint8Array,
+): void {
+  const { taps, starts, counts, weights } = coefficients;
+  const outWidth = counts.length;
+  const sourceStride = sourceWidth * bands;
+  let o = 0;
+  for (let row = 0; row < rows; row++) {
+    const rowBase = (firstRow + row) * sourceStride;
+    for (let x = 0; x < outWidth; x++) {
+      const first = x * taps;
+      const end = first + counts[x];
+      const pixel = rowBase + starts[x] * bands;
+      for (let band = 0; band < bands; band++) {
+        let sum = FIXED_HALF;
+        let p = pixel + band;
+        for (let w = first; w < end; w++) {
+          sum = (sum + source[p] * weights[w]) | 0;
+          p += bands;
+        }
+        target[o++] = clipToByte(sum);
+      }
     }
   }
 }
@@ -332,6 +399,66 @@ function resampleVertical(
 }
 
 /**
+ * Horizontal pass over 32-bit integers (Pillow's `ImagingResampleHorizontal_32bpc`): the
+ * double sum of sample × normalised weight, in order, rounded by {@linkcode roundToInt32}.
+ */
+function resampleHorizontalInt32(
+  source: Int32Array,
+  sourceWidth: number,
+  firstRow: number,
+  rows: number,
+  coefficients: PassCoefficients,
+  target: Int32Array,
+): void {
+  const { taps, starts, counts, normalized } = coefficients;
+  const outWidth = counts.length;
+  let o = 0;
+  for (let row = 0; row < rows; row++) {
+    const rowBase = (firstRow + row) * sourceWidth;
+    for (let x = 0; x < outWidth; x++) {
+      const first = x * taps;
+      const end = first + counts[x];
+      let p = rowBase + starts[x];
+      let sum = 0.0;
+      for (let w = first; w < end; w++) sum += source[p++] * normalized[w];
+      target[o++] = roundToInt32(sum);
+    }
+  }
+}
+
+/**
+ * Vertical pass over 32-bit integers (Pillow's `ImagingResampleVertical_32bpc`), with the
+ * row and column offsets of {@linkcode resampleVertical} (in samples).
+ */
+function resampleVerticalInt32(
+  source: Int32Array,
+  sourceStride: number,
+  rowOffset: number,
+  columnOffset: number,
+  rowLength: number,
+  coefficients: PassCoefficients,
+  target: Int32Array,
+): void {
+  const { taps, starts, counts, normalized } = coefficients;
+  const outHeight = counts.length;
+  let o = 0;
+  for (let y = 0; y < outHeight; y++) {
+    const n = counts[y];
+    const weightBase = y * taps;
+    const rowStart = (starts[y] - rowOffset) * sourceStride + columnOffset;
+    for (let i = 0; i < rowLength; i++) {
+      let sum = 0.0;
+      let p = rowStart + i;
+      for (let k = 0; k < n; k++) {
+        sum += source[p] * normalized[weightBase + k];
+        p += sourceStride;
+      }
+      target[o++] = roundToInt32(sum);
+    }
+  }
+}
+
+/**
  * Source indices of Pillow's nearest-neighbour scaling for output positions
  * `first .. first + count - 1` (-1 where the walk falls outside the source: Pillow fills 0).
  */
@@ -348,64 +475,69 @@ function nearestIndices(inSize: number, outSize: number, first: number, count: n
   return indices;
 }
 
+/** An empty sample array of the same type as `like`. */
+function samplesLike(like: Uint8Array | Int32Array, length: number): Uint8Array | Int32Array {
+  return like instanceof Int32Array ? new Int32Array(length) : new Uint8Array(length);
+}
+
 /** Nearest-neighbour resize of the window, as Pillow's `ImagingScaleAffine`. */
 function resizeNearest(
-  image: RgbImage,
+  image: SampleImage,
   width: number,
   height: number,
   window: ResizeWindow,
-): Uint8Array {
+): Uint8Array | Int32Array {
+  const bands = image.bands;
   const columns = nearestIndices(image.width, width, window.left, window.width);
   const rows = nearestIndices(image.height, height, window.top, window.height);
-  const output = new Uint8Array(window.width * window.height * CHANNELS);
+  const output = samplesLike(image.data, window.width * window.height * bands);
   const source = image.data;
-  const sourceStride = image.width * CHANNELS;
+  const sourceStride = image.width * bands;
   let o = 0;
   for (let y = 0; y < window.height; y++) {
     const row = rows[y];
     if (row < 0) {
-      o += window.width * CHANNELS;
+      o += window.width * bands;
       continue;
     }
     const rowBase = row * sourceStride;
     for (let x = 0; x < window.width; x++) {
       const column = columns[x];
       if (column >= 0) {
-        const p = rowBase + column * CHANNELS;
-        output[o] = source[p];
-        output[o + 1] = source[p + 1];
-        output[o + 2] = source[p + 2];
+        const p = rowBase + column * bands;
+        for (let band = 0; band < bands; band++) output[o + band] = source[p + band];
       }
-      o += CHANNELS;
+      o += bands;
     }
   }
   return output;
 }
 
 /** Copies the window out of an image of the same size (Pillow returns a copy for equal sizes). */
-function copyWindow(image: RgbImage, window: ResizeWindow): Uint8Array {
-  const rowBytes = window.width * CHANNELS;
-  const output = new Uint8Array(rowBytes * window.height);
-  const stride = image.width * CHANNELS;
+function copyWindow(image: SampleImage, window: ResizeWindow): Uint8Array | Int32Array {
+  const rowLength = window.width * image.bands;
+  const output = samplesLike(image.data, rowLength * window.height);
+  const stride = image.width * image.bands;
   for (let y = 0; y < window.height; y++) {
-    const start = (window.top + y) * stride + window.left * CHANNELS;
-    output.set(image.data.subarray(start, start + rowBytes), y * rowBytes);
+    const start = (window.top + y) * stride + window.left * image.bands;
+    output.set(image.data.subarray(start, start + rowLength), y * rowLength);
   }
   return output;
 }
 
 /** Two-pass convolution resize of the window. */
 function resizeConvolution(
-  image: RgbImage,
+  image: SampleImage,
   width: number,
   height: number,
   filterNumber: number,
   filter: ConvolutionFilter,
   window: ResizeWindow,
-): Uint8Array {
+): Uint8Array | Int32Array {
+  const bands = image.bands;
   const needHorizontal = width !== image.width;
   const needVertical = height !== image.height;
-  const output = new Uint8Array(window.width * window.height * CHANNELS);
+  const output = samplesLike(image.data, window.width * window.height * bands);
   const vertical = needVertical
     ? passCoefficients(image.height, height, filter, filterNumber, window.top, window.height)
     : undefined;
@@ -419,9 +551,9 @@ function resizeConvolution(
   }
 
   let source = image.data;
-  let sourceStride = image.width * CHANNELS;
+  let sourceStride = image.width * bands;
   let rowOffset = 0;
-  let columnOffset = window.left * CHANNELS;
+  let columnOffset = window.left * bands;
   if (needHorizontal) {
     const horizontal = passCoefficients(
       image.width,
@@ -432,26 +564,50 @@ function resizeConvolution(
       window.width,
     );
     const rows = endRow - firstRow;
-    const target = needVertical ? intermediateBuffer(rows * window.width * CHANNELS) : output;
-    resampleHorizontal(image.data, image.width, firstRow, rows, horizontal, target);
+    const length = rows * window.width * bands;
+    if (image.data instanceof Int32Array) {
+      const target = needVertical ? new Int32Array(length) : output as Int32Array;
+      resampleHorizontalInt32(image.data, image.width, firstRow, rows, horizontal, target);
+      source = target;
+    } else {
+      const target = needVertical ? intermediateBuffer(length) : output as Uint8Array;
+      if (bands === CHANNELS) {
+        resampleHorizontal(image.data, image.width, firstRow, rows, horizontal, target);
+      } else {
+        resampleHorizontalBands(image.data, image.width, bands, firstRow, rows, horizontal, target);
+      }
+      source = target;
+    }
     if (!needVertical) return output;
-    source = target;
-    sourceStride = window.width * CHANNELS;
+    sourceStride = window.width * bands;
     rowOffset = firstRow;
     columnOffset = 0;
   }
   if (vertical === undefined) {
     throw new Error("unreachable: equal sizes are copied before convolution");
   }
-  resampleVertical(
-    source,
-    sourceStride,
-    rowOffset,
-    columnOffset,
-    window.width * CHANNELS,
-    vertical,
-    output,
-  );
+  const rowLength = window.width * bands;
+  if (source instanceof Int32Array) {
+    resampleVerticalInt32(
+      source,
+      sourceStride,
+      rowOffset,
+      columnOffset,
+      rowLength,
+      vertical,
+      output as Int32Array,
+    );
+  } else {
+    resampleVertical(
+      source,
+      sourceStride,
+      rowOffset,
+      columnOffset,
+      rowLength,
+      vertical,
+      output as Uint8Array,
+    );
+  }
   return output;
 }
 
@@ -464,6 +620,35 @@ function checkInteger(name: string, value: number, min: number, max: number): vo
 
 /** Largest accepted output dimension (Pillow's sizes are C ints). */
 const MAX_DIMENSION = 0x7fffffff;
+
+/** Checks the arguments shared by both entry points and resamples; returns the window's samples. */
+function resampleChecked(
+  image: SampleImage,
+  width: number,
+  height: number,
+  filter: ResampleFilter,
+  window: ResizeWindow | undefined,
+): { region: ResizeWindow; data: Uint8Array | Int32Array } {
+  checkInteger("width", width, 1, MAX_DIMENSION);
+  checkInteger("height", height, 1, MAX_DIMENSION);
+  checkInteger("filter", filter, 0, CONVOLUTION_FILTERS.length - 1);
+  const region = window ?? { left: 0, top: 0, width, height };
+  checkInteger("window.left", region.left, 0, width - 1);
+  checkInteger("window.top", region.top, 0, height - 1);
+  checkInteger("window.width", region.width, 1, width - region.left);
+  checkInteger("window.height", region.height, 1, height - region.top);
+
+  let data: Uint8Array | Int32Array;
+  const convolution = CONVOLUTION_FILTERS[filter];
+  if (width === image.width && height === image.height) {
+    data = copyWindow(image, region);
+  } else if (convolution === undefined) {
+    data = resizeNearest(image, width, height, region);
+  } else {
+    data = resizeConvolution(image, width, height, filter, convolution, region);
+  }
+  return { region, data };
+}
 
 /**
  * Resizes an RGB image exactly as Pillow 9.4's `image.resize((width, height), filter)` does.
@@ -493,23 +678,44 @@ export function resize(
       }, got ${image.data.length}`,
     );
   }
-  checkInteger("width", width, 1, MAX_DIMENSION);
-  checkInteger("height", height, 1, MAX_DIMENSION);
-  checkInteger("filter", filter, 0, CONVOLUTION_FILTERS.length - 1);
-  const region = window ?? { left: 0, top: 0, width, height };
-  checkInteger("window.left", region.left, 0, width - 1);
-  checkInteger("window.top", region.top, 0, height - 1);
-  checkInteger("window.width", region.width, 1, width - region.left);
-  checkInteger("window.height", region.height, 1, height - region.top);
+  const samples = { width: image.width, height: image.height, bands: CHANNELS, data: image.data };
+  const { region, data } = resampleChecked(samples, width, height, filter, window);
+  return { width: region.width, height: region.height, data: data as Uint8Array };
+}
 
-  let data: Uint8Array;
-  const convolution = CONVOLUTION_FILTERS[filter];
-  if (width === image.width && height === image.height) {
-    data = copyWindow(image, region);
-  } else if (convolution === undefined) {
-    data = resizeNearest(image, width, height, region);
-  } else {
-    data = resizeConvolution(image, width, height, filter, convolution, region);
+/**
+ * Resamples an image of 1 to 4 byte bands, or of one 32-bit integer band, exactly as Pillow
+ * 9.4's `ImagingResample` (or, for NEAREST, its affine scaling) does for a mode of that layout
+ * ("L", "LA", "RGB", "RGBA", "CMYK", …; "I"). Mode rules that `Image.resize` adds on top — the
+ * NEAREST filter for "1" and "P", premultiplied alpha for "LA" and "RGBA" — are not applied
+ * here (see `resizeNative`).
+ *
+ * @param image The source samples.
+ * @param width Output width in pixels (≥ 1).
+ * @param height Output height in pixels (≥ 1).
+ * @param filter Pillow filter number (see {@linkcode ResampleFilter}).
+ * @param window If given, only this rectangle of the resized image is computed and returned;
+ *   the result equals cropping the full result to it.
+ * @returns New samples of the window's size (or `width` × `height`), of the source's type.
+ * @throws {RangeError} When a size, the band count, the filter, the window or the data length
+ *   is invalid.
+ */
+export function resizeSamples(
+  image: SampleImage,
+  width: number,
+  height: number,
+  filter: ResampleFilter,
+  window?: ResizeWindow,
+): SampleImage {
+  checkInteger("source width", image.width, 1, MAX_DIMENSION);
+  checkInteger("source height", image.height, 1, MAX_DIMENSION);
+  checkInteger("bands", image.bands, 1, image.data instanceof Int32Array ? 1 : 4);
+  const expected = image.width * image.height * image.bands;
+  if (image.data.length !== expected) {
+    throw new RangeError(
+      `source data length must be width * height * bands = ${expected}, got ${image.data.length}`,
+    );
   }
-  return { width: region.width, height: region.height, data };
+  const { region, data } = resampleChecked(image, width, height, filter, window);
+  return { width: region.width, height: region.height, bands: image.bands, data };
 }

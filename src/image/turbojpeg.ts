@@ -21,11 +21,17 @@ import { compilePackageWasm } from "./wasm_module.ts";
 
 /** TurboJPEG pixel format: interleaved R, G, B. */
 export const TJPF_RGB = 0;
+/** TurboJPEG pixel format: one grey byte per pixel (for 1-component files). */
+export const TJPF_GRAY = 6;
 /** TurboJPEG pixel format: interleaved C, M, Y, K as stored (Adobe files store inverted ink). */
 export const TJPF_CMYK = 11;
 
 /** Bytes per pixel of the supported pixel formats. */
-const PIXEL_SIZE: Readonly<Record<number, number>> = { [TJPF_RGB]: 3, [TJPF_CMYK]: 4 };
+const PIXEL_SIZE: Readonly<Record<number, number>> = {
+  [TJPF_RGB]: 3,
+  [TJPF_GRAY]: 1,
+  [TJPF_CMYK]: 4,
+};
 
 /** After a decode leaves the instance's memory larger than this, the instance is dropped. */
 const MAX_RETAINED_MEMORY = 256 * 1024 * 1024;
@@ -180,7 +186,8 @@ export class TurboJpegDecoder {
    * Decodes a JPEG file.
    *
    * @param jpeg The whole file.
-   * @param pixelFormat {@linkcode TJPF_RGB} or {@linkcode TJPF_CMYK} (4-component files only).
+   * @param pixelFormat {@linkcode TJPF_RGB}, {@linkcode TJPF_GRAY} (1-component files only) or
+   *   {@linkcode TJPF_CMYK} (4-component files only).
    * @param expected The frame size found by the caller; the header libjpeg reads must agree.
    * @returns The pixels in `pixelFormat`.
    * @throws TurboJpegError with libjpeg's message when libjpeg refuses the data.

@@ -1,9 +1,11 @@
 /**
- * WebP decoding to 8-bit RGB with Pillow 9.4's `Image.open(f).convert("RGB")` semantics.
+ * WebP decoding to the Pillow mode Pillow 9.4's `Image.open(f)` gives: "RGBA", or "RGB" when
+ * libwebp reports no alpha (see `webp_container.ts`; the alpha samples are then dropped, as
+ * Pillow's raw mode "RGBX" drops them).
  *
  * Pillow reads WebP through libwebp's animation decoder, which needs the whole RIFF (a file
  * shorter than its RIFF size is refused; bytes after it are ignored) and renders the first
- * frame onto a canvas cleared to transparent black. Alpha is then dropped (not composited).
+ * frame onto a canvas cleared to transparent black.
  * The bitstreams are decoded by libwebp compiled to WebAssembly (`@jsquash/webp`, fancy
  * upsampling as in Pillow). For an animation, the first frame's ALPH/VP8/VP8L chunks are
  * wrapped into a still image, decoded, and placed at the frame's offset on a black canvas.
@@ -14,7 +16,7 @@
  */
 
 import { ImageDecodeError } from "../errors.ts";
-import type { RgbImage } from "./rgb_image.ts";
+import type { NativeImage } from "./native_image.ts";
 import { rgbaToRgb } from "./pil_convert.ts";
 import { checkImageSize } from "./pixel_limit.ts";
 import { compilePackageWasm } from "./wasm_module.ts";
@@ -29,25 +31,27 @@ let decoderPromise: Promise<WebPModule> | undefined;
  *
  * @param bytes The whole file.
  * @param source How to name the input in error messages.
- * @returns The image as 8-bit RGB.
+ * @returns The image in its Pillow mode, "RGB" or "RGBA".
  * @throws ImageDecodeError for anything Pillow 9.4 refuses, and for truncated data.
  */
-export async function decodeWebp(bytes: Uint8Array, source: string): Promise<RgbImage> {
+export async function decodeWebp(bytes: Uint8Array, source: string): Promise<NativeImage> {
   const fail: (message: string) => never = (message) => {
     throw new ImageDecodeError("webp", `${source}: ${message}`);
   };
   const layout = readWebpLayout(bytes, fail);
+  const mode = layout.hasAlpha ? "RGBA" : "RGB";
+  const bands = layout.hasAlpha ? 4 : 3;
   if (layout.kind === "still") {
     checkImageSize("webp", source, layout.width, layout.height);
     const rgba = await decodeStill(layout.riff, fail);
-    if (rgba.width !== layout.width || rgba.height !== layout.height) {
-      fail(
-        `bitstream is ${rgba.width}×${rgba.height}, header says ${layout.width}×${layout.height}`,
-      );
+    const { width, height } = rgba;
+    if (width !== layout.width || height !== layout.height) {
+      fail(`bitstream is ${width}×${height}, header says ${layout.width}×${layout.height}`);
     }
-    const rgb = new Uint8Array(rgba.width * rgba.height * 3);
-    rgbaToRgb(rgba.data, rgba.width * rgba.height, rgb);
-    return { width: rgba.width, height: rgba.height, data: rgb };
+    const data = new Uint8Array(width * height * bands);
+    if (layout.hasAlpha) data.set(rgba.data);
+    else rgbaToRgb(rgba.data, width * height, data);
+    return { mode, width, height, data };
   }
   const { canvasWidth, canvasHeight, x, y, width, height } = layout;
   checkImageSize("webp", source, canvasWidth, canvasHeight);
@@ -55,9 +59,18 @@ export async function decodeWebp(bytes: Uint8Array, source: string): Promise<Rgb
   if (frame.width !== width || frame.height !== height) {
     fail(`first frame decodes to ${frame.width}×${frame.height}, header says ${width}×${height}`);
   }
-  const rgb = new Uint8Array(canvasWidth * canvasHeight * 3);
-  rgbaToRgb(frame.data, width * height, rgb, (y * canvasWidth + x) * 3, width, canvasWidth * 3);
-  return { width: canvasWidth, height: canvasHeight, data: rgb };
+  // The canvas starts transparent black; the first frame is a key frame, copied onto it as is.
+  const data = new Uint8Array(canvasWidth * canvasHeight * bands);
+  const at = (y * canvasWidth + x) * bands;
+  if (layout.hasAlpha) {
+    for (let row = 0; row < height; row++) {
+      const start = row * width * 4;
+      data.set(frame.data.subarray(start, start + width * 4), at + row * canvasWidth * 4);
+    }
+  } else {
+    rgbaToRgb(frame.data, width * height, data, at, width, canvasWidth * 3);
+  }
+  return { mode, width: canvasWidth, height: canvasHeight, data };
 }
 
 /** Decodes a still WebP file to RGBA with libwebp. */

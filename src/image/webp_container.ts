@@ -11,6 +11,11 @@
  * remaining chunks are read as top-level ones, and every frame must lie inside the canvas
  * (exactly cover it for a still image).
  *
+ * Whether the image has alpha (Pillow's mode "RGBA" rather than "RGB") is decided as Pillow
+ * decides it, with libwebp's `WebPGetFeatures`: an animation has alpha when its VP8X flags say
+ * so; a still VP8L bitstream when its header's alpha bit is set (a VP8X flag is then
+ * overridden); a still VP8 bitstream when the VP8X flags say so or an ALPH chunk comes with it.
+ *
  * @module
  */
 
@@ -31,6 +36,8 @@ export type WebpLayout =
     readonly riff: Uint8Array;
     readonly width: number;
     readonly height: number;
+    /** Whether Pillow opens the image as "RGBA" (else "RGB"). */
+    readonly hasAlpha: boolean;
   }
   | {
     readonly kind: "animation";
@@ -43,6 +50,8 @@ export type WebpLayout =
     readonly height: number;
     /** The first frame's ALPH/VP8/VP8L chunks wrapped as a still WebP file. */
     readonly still: Uint8Array;
+    /** Whether Pillow opens the image as "RGBA" (else "RGB"). */
+    readonly hasAlpha: boolean;
   };
 
 /** A chunk of the RIFF container. */
@@ -101,7 +110,8 @@ export function readWebpLayout(bytes: Uint8Array, fail: (message: string) => nev
   const first = readChunk(12);
   if (first.fourcc === "VP8 " || first.fourcc === "VP8L") {
     const [width, height] = bitstreamSize(first, fail);
-    return { kind: "still", riff: bytes.subarray(0, riffEnd), width, height };
+    const hasAlpha = first.fourcc === "VP8L" && vp8lAlphaBit(first);
+    return { kind: "still", riff: bytes.subarray(0, riffEnd), width, height, hasAlpha };
   }
   if (first.fourcc !== "VP8X") fail(`first chunk is "${first.fourcc}", not VP8, VP8L or VP8X`);
   if (first.payload.length < 10) fail("VP8X chunk is shorter than 10 bytes");
@@ -196,18 +206,28 @@ export function readWebpLayout(bytes: Uint8Array, fail: (message: string) => nev
     }
   }
   if (!animated) {
+    const { alpha, bitstream } = frames[0];
     return {
       kind: "still",
       riff: bytes.subarray(0, riffEnd),
       width: canvasWidth,
       height: canvasHeight,
+      hasAlpha: bitstream!.fourcc === "VP8L"
+        ? vp8lAlphaBit(bitstream!)
+        : (flags & ALPHA_FLAG) !== 0 || alpha !== undefined,
     };
   }
   const { x, y, width, height, alpha, bitstream } = frames[0];
   const still = alpha && bitstream!.fourcc === "VP8 "
     ? wrapRiff([vp8xChunk(ALPHA_FLAG, width, height), chunkBytes(alpha), chunkBytes(bitstream!)])
     : wrapRiff([chunkBytes(bitstream!)]);
-  return { kind: "animation", canvasWidth, canvasHeight, x, y, width, height, still };
+  const hasAlpha = (flags & ALPHA_FLAG) !== 0;
+  return { kind: "animation", canvasWidth, canvasHeight, x, y, width, height, still, hasAlpha };
+}
+
+/** The "alpha is used" bit of a VP8L header (checked by {@linkcode bitstreamSize} first). */
+function vp8lAlphaBit(chunk: Chunk): boolean {
+  return (chunk.payload[4] & 0x10) !== 0;
 }
 
 /**

@@ -1,0 +1,262 @@
+/**
+ * Zero-shot image–text retrieval, as CLIP_benchmark and evalscope compute it
+ * (`zeroshot_retrieval.evaluate`).
+ *
+ * 1. Each sample holds an image and its captions: the `txt` field decoded as UTF-8 and split
+ *    into lines as webdataset and CLIP_benchmark do (`bytes.decode("utf-8")`, then
+ *    `str.splitlines`; {@linkcode splitCaptions}). Lines are not stripped and empty lines are
+ *    kept as empty captions, as there. Images are numbered in the order they are scored; every
+ *    caption keeps the number of its image.
+ * 2. Images and captions are encoded into L2-normalised embeddings batch by batch; only the
+ *    embeddings are kept ({@linkcode RetrievalAccumulator}).
+ * 3. At the end, `image_retrieval_recall@k` and `text_retrieval_recall@k` for each k of the list
+ *    (see src/metrics/retrieval.ts for the definitions, ties and rounding).
+ *
+ * Where this differs from the reference on purpose: a sample without a `txt` field, with a `txt`
+ * that is not UTF-8, or with no caption at all (an empty `txt`) is skipped, counted and listed
+ * like a sample whose image cannot be decoded. CLIP_benchmark fails on the first two; an image
+ * without captions it keeps, as a candidate for image retrieval and as a miss in text retrieval.
+ *
+ * The task reads anything with the shape of a WebDataset ({@linkcode RetrievalDataset}), so a
+ * custom `image_queries.jsonl` folder (src/custom_dataset.ts) goes through the same code.
+ *
+ * @module
+ */
+
+import type { SampleReadOptions } from "../src/dataset.ts";
+import { DatasetError, UsageError } from "../src/errors.ts";
+import { imageBatches } from "../src/image_batches.ts";
+import {
+  RetrievalAccumulator,
+  type RetrievalMetrics,
+  validateRecallK,
+} from "../src/metrics/retrieval.ts";
+import type { ClipModel } from "../src/model.ts";
+import { MAX_LISTED_SKIPS, type SkippedSample, type TaskResult } from "../src/result.ts";
+import type { Sample } from "../src/webdataset.ts";
+import type { EvaluationProgress } from "./zeroshot_classification.ts";
+
+/** The recall@k list used when none is given. */
+export const DEFAULT_RECALL_K: readonly number[] = [1, 5, 10];
+
+/** What the retrieval task reads: a WebDataset, or anything that streams samples like one. */
+export interface RetrievalDataset {
+  /** The root as given (used in messages). */
+  readonly root: string;
+  /** Number of shards (for progress). */
+  readonly nshards: number;
+  /** The shards' locations; a sample's `source` is one of them (for progress). */
+  readonly shardUrls: readonly string[];
+  /**
+   * Streams the samples in order: an image field and a `txt` field each. A sample its reader
+   * could not assemble comes as a {@linkcode SkippedSample}.
+   */
+  samples(options?: SampleReadOptions): AsyncIterable<Sample | SkippedSample>;
+}
+
+/** Options for {@linkcode evaluateZeroShotRetrieval}. */
+export interface ZeroShotRetrievalOptions {
+  /** Dataset name written into the result. */
+  readonly datasetName: string;
+  /** Images per batch, and captions per text-encoder batch; default 128. */
+  readonly batchSize?: number;
+  /** Score only the first `limit` samples in shard order. */
+  readonly limit?: number;
+  /**
+   * The k of recall@k, in the order the metrics are written; default {@linkcode DEFAULT_RECALL_K}
+   * (CLIP_benchmark's command line and evalscope use `[5]`).
+   */
+  readonly recallK?: readonly number[];
+  /** Fail when more than this fraction of the samples is skipped; default 0.01. */
+  readonly maxSkippedFraction?: number;
+  /** Called as samples are read. */
+  readonly onProgress?: (progress: EvaluationProgress) => void;
+  /** Stops the evaluation. */
+  readonly signal?: AbortSignal;
+}
+
+/** The result of a retrieval evaluation: a {@linkcode TaskResult} plus the counts. */
+export interface ZeroShotRetrievalResult extends TaskResult {
+  /** `zeroshot_retrieval`. */
+  readonly task: "zeroshot_retrieval";
+  /** For each k: `image_retrieval_recall@k`, then `text_retrieval_recall@k`. */
+  readonly metrics: RetrievalMetrics;
+  /** Images scored (the same as `n_samples`). */
+  readonly n_images: number;
+  /** Captions scored. */
+  readonly n_captions: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Python's `str.splitlines()`: splits at `\n`, `\r\n`, `\r`, `\v`, `\f`, `\x1c`–`\x1e`, `\x85`,
+ * U+2028 and U+2029; a final line boundary adds no empty line; lines are not stripped.
+ */
+export function splitCaptions(text: string): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  let index = 0;
+  while (index < text.length) {
+    const code = text.charCodeAt(index);
+    if (
+      code === 0x0a || code === 0x0d || code === 0x0b || code === 0x0c ||
+      (code >= 0x1c && code <= 0x1e) || code === 0x85 || code === 0x2028 || code === 0x2029
+    ) {
+      lines.push(text.slice(start, index));
+      index += code === 0x0d && text.charCodeAt(index + 1) === 0x0a ? 2 : 1;
+      start = index;
+    } else {
+      index++;
+    }
+  }
+  if (start < text.length) lines.push(text.slice(start));
+  return lines;
+}
+
+/**
+ * A sample's captions: its `txt` field as UTF-8 (strictly, a byte-order mark kept, as Python's
+ * `bytes.decode("utf-8")`), split by {@linkcode splitCaptions}.
+ *
+ * @throws {Error} when there is no `txt` field, it is not UTF-8, or it holds no line.
+ */
+export function sampleCaptions(sample: Sample): string[] {
+  const bytes = sample.fields.get("txt");
+  if (bytes === undefined) {
+    throw new Error(
+      `no captions (no txt field; fields: ${[...sample.fields.keys()].join(", ") || "none"})`,
+    );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new Error("the txt field is not valid UTF-8");
+  }
+  const captions = splitCaptions(text);
+  if (captions.length === 0) throw new Error("no captions (the txt field is empty)");
+  return captions;
+}
+
+/**
+ * Runs zero-shot retrieval of `model` on a retrieval dataset.
+ *
+ * @throws {UsageError} when the recall@k list is empty or holds something other than positive
+ * integers, or a k exceeds the number of images or captions scored (known before reading when
+ * `limit` is smaller than a k).
+ * @throws {DatasetError} when no sample could be scored, or more than `maxSkippedFraction` of
+ * the samples had to be skipped.
+ */
+export async function evaluateZeroShotRetrieval(
+  model: ClipModel,
+  dataset: RetrievalDataset,
+  options: ZeroShotRetrievalOptions,
+): Promise<ZeroShotRetrievalResult> {
+  const batchSize = options.batchSize ?? 128;
+  const recallK = options.recallK ?? DEFAULT_RECALL_K;
+  const maxSkippedFraction = options.maxSkippedFraction ?? 0.01;
+  if (!(maxSkippedFraction >= 0 && maxSkippedFraction <= 1)) {
+    throw new UsageError(
+      `the skipped-sample threshold must be in [0, 1], got ${maxSkippedFraction}`,
+    );
+  }
+  validateRecallK(recallK);
+  const largestK = Math.max(...recallK);
+  if (options.limit !== undefined && options.limit < largestK) {
+    throw new UsageError(
+      `recall@${largestK} ranks ${largestK} images, but a limit of ${options.limit} samples ` +
+        `scores at most ${options.limit} images`,
+    );
+  }
+  let accumulator: RetrievalAccumulator | undefined;
+  const skipped: SkippedSample[] = [];
+  let skippedCount = 0;
+  let read = 0;
+  const shardIndex = new Map(dataset.shardUrls.map((url, index) => [url, index]));
+
+  const batches = imageBatches(
+    dataset.samples({ limit: options.limit, signal: options.signal }),
+    model.preprocessor,
+    {
+      batchSize,
+      extract: sampleCaptions,
+      onSkip: (s) => {
+        skippedCount++;
+        if (skipped.length < MAX_LISTED_SKIPS) skipped.push(s);
+      },
+      onSample: (sample) => {
+        read++;
+        options.onProgress?.({
+          samples: read,
+          skipped: skippedCount,
+          total: options.limit,
+          shard: shardIndex.get(sample.source) ?? 0,
+          nshards: dataset.nshards,
+        });
+      },
+    },
+  );
+
+  // As in the classification task, batch k's encodings are awaited only after batch k+1 has been
+  // requested. Embeddings are added strictly in batch order, which numbers the images.
+  let pending: Promise<void> | undefined;
+  for await (const batch of batches) {
+    const captions = batch.items.flat();
+    const owners = new Int32Array(captions.length);
+    let next = 0;
+    batch.items.forEach((list, image) => owners.fill(image, next, next += list.length));
+    const encoding = Promise.all([
+      model.encodeImages(batch.pixels, batch.count),
+      model.encodeTexts(captions, batchSize),
+    ]);
+    // Mark as handled now; the error, if any, is rethrown when it is awaited below.
+    encoding.catch(() => {});
+    await pending;
+    const count = batch.count;
+    pending = encoding.then(([images, texts]) => {
+      if (images.dim !== texts.dim) {
+        throw new DatasetError(
+          `${model.name}: image embeddings have ${images.dim} dimensions, text embeddings ` +
+            `${texts.dim}; retrieval compares them`,
+        );
+      }
+      accumulator ??= new RetrievalAccumulator(images.dim);
+      const first = accumulator.addImages(images.embeddings, count);
+      for (let i = 0; i < owners.length; i++) owners[i] += first;
+      accumulator.addCaptions(texts.embeddings, owners);
+    });
+    pending.catch(() => {});
+  }
+  await pending;
+
+  const scored = accumulator?.imageCount ?? 0;
+  if (accumulator === undefined || scored === 0) {
+    throw new DatasetError(
+      `no sample of ${dataset.root} could be scored (${skippedCount} skipped${
+        skipped[0] ? `; first: ${skipped[0].key}: ${skipped[0].reason}` : ""
+      })`,
+      { path: dataset.root },
+    );
+  }
+  const total = scored + skippedCount;
+  if (skippedCount / total > maxSkippedFraction) {
+    throw new DatasetError(
+      `${skippedCount} of ${total} samples of ${dataset.root} were skipped, more than the allowed ` +
+        `${(maxSkippedFraction * 100).toFixed(2)} %; first: ${
+          skipped.slice(0, 5).map((s) => `${s.key} (${s.reason})`).join("; ")
+        }`,
+      { path: dataset.root },
+    );
+  }
+  return {
+    dataset: options.datasetName,
+    model: model.name,
+    task: "zeroshot_retrieval",
+    metrics: accumulator.result(recallK),
+    n_samples: scored,
+    n_images: scored,
+    n_captions: accumulator.captionCount,
+    n_skipped: skippedCount,
+    skipped,
+  };
+}
