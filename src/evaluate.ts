@@ -9,7 +9,7 @@
 import { basename, resolve } from "node:path";
 import type { EvalPlan } from "./config.ts";
 import { openWebDataset, type WebDataset } from "./dataset.ts";
-import { ClipbenchError, DatasetError, UsageError } from "./errors.ts";
+import { ClipbenchError, UsageError } from "./errors.ts";
 import { ClipModel } from "./model.ts";
 import { ProgressReporter } from "./progress.ts";
 import { resultPath, type TaskName, type TaskResult, writeResult } from "./result.ts";
@@ -83,14 +83,7 @@ export function datasetLocation(plan: EvalPlan, dataset: string): string {
 export function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): TaskName {
   if (plan.task !== "auto") return plan.task;
   if (dataset.type === "retrieval") return "zeroshot_retrieval";
-  if (dataset.type === "multilabel") {
-    throw new DatasetError(
-      `${name} is a multi-label dataset, which clipbench does not evaluate yet`,
-      {
-        path: dataset.root,
-      },
-    );
-  }
+  if (dataset.type === "multilabel") return "zeroshot_classification";
   // No dataset_type.txt: evalscope decides by name.
   if (!dataset.typeDeclared && RETRIEVAL_DATASETS.has(name)) return "zeroshot_retrieval";
   return "zeroshot_classification";
