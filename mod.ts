@@ -101,6 +101,12 @@ export {
 } from "./src/config.ts";
 export { type EvaluationFailure, runEvaluations, type RunHooks } from "./src/evaluate.ts";
 export {
+  type EvaluationProgress,
+  SampleTally,
+  type SampleTallyOptions,
+  type TalliedDataset,
+} from "./src/sample_tally.ts";
+export {
   formatResultsTable,
   type SkippedSample,
   type TaskName,
@@ -118,7 +124,6 @@ export {
 export {
   buildZeroShotClassifier,
   evaluateZeroShotClassification,
-  type EvaluationProgress,
   type ZeroShotClassificationOptions,
   type ZeroShotClassificationResult,
 } from "./tasks/zeroshot_classification.ts";

@@ -27,8 +27,9 @@
  * @module
  */
 
-import { DatasetError, UsageError } from "../src/errors.ts";
+import { DatasetError } from "../src/errors.ts";
 import { imageBatches } from "../src/image_batches.ts";
+import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
 import {
   ClassificationAccumulator,
   type ClassificationMetrics,
@@ -41,7 +42,7 @@ import {
 import type { ClipModel } from "../src/model.ts";
 import { type NpyArray, parseNpy } from "../src/npy.ts";
 import type { PromptOverrides, ZeroShotTemplates } from "../src/prompt_files.ts";
-import { MAX_LISTED_SKIPS, type SkippedSample, type TaskResult } from "../src/result.ts";
+import type { TaskResult } from "../src/result.ts";
 import { labelField, type Sample } from "../src/webdataset.ts";
 import type { WebDataset } from "../src/dataset.ts";
 import { joinLocation } from "../src/byte_source.ts";
@@ -52,19 +53,7 @@ const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
 /** The `*_source` value of class names and templates read from the dataset's own files. */
 export const DATASET_SOURCE = "dataset";
 
-/** Progress of a running evaluation. */
-export interface EvaluationProgress {
-  /** Samples read so far (scored or skipped). */
-  readonly samples: number;
-  /** Samples skipped so far. */
-  readonly skipped: number;
-  /** The total, when known in advance (with a limit). */
-  readonly total?: number;
-  /** Index of the shard being read. */
-  readonly shard: number;
-  /** Number of shards. */
-  readonly nshards: number;
-}
+export type { EvaluationProgress } from "../src/sample_tally.ts";
 
 /**
  * Options for {@linkcode evaluateZeroShotClassification}. The {@linkcode PromptOverrides} fields
@@ -347,12 +336,7 @@ export async function evaluateZeroShotClassification(
   options: ZeroShotClassificationOptions,
 ): Promise<ZeroShotClassificationResult> {
   const batchSize = options.batchSize ?? 128;
-  const maxSkippedFraction = options.maxSkippedFraction ?? 0.01;
-  if (!(maxSkippedFraction >= 0 && maxSkippedFraction <= 1)) {
-    throw new UsageError(
-      `the skipped-sample threshold must be in [0, 1], got ${maxSkippedFraction}`,
-    );
-  }
+  const tally = new SampleTally(dataset, options);
   const { classnames, classnamesSource, templates, templatesSource } = choosePrompts(
     dataset,
     options,
@@ -369,31 +353,14 @@ export async function evaluateZeroShotClassification(
   const scoring: LabelScoring<unknown> = dataset.type === "multilabel"
     ? multiLabelScoring(classnames.length, options.torchVectorLanes)
     : singleLabelScoring(classnames.length);
-  const skipped: SkippedSample[] = [];
-  let skippedCount = 0;
-  let read = 0;
-  const shardIndex = new Map(dataset.shardUrls.map((url, index) => [url, index]));
-
   const batches = imageBatches(
     dataset.samples({ limit: options.limit, signal: options.signal }),
     model.preprocessor,
     {
       batchSize,
       extract: (sample) => scoring.extract(sample),
-      onSkip: (s) => {
-        skippedCount++;
-        if (skipped.length < MAX_LISTED_SKIPS) skipped.push(s);
-      },
-      onSample: (sample) => {
-        read++;
-        options.onProgress?.({
-          samples: read,
-          skipped: skippedCount,
-          total: options.limit,
-          shard: shardIndex.get(sample.source) ?? 0,
-          nshards: dataset.nshards,
-        });
-      },
+      onSkip: tally.onSkip,
+      onSample: tally.onSample,
     },
   );
 
@@ -414,36 +381,19 @@ export async function evaluateZeroShotClassification(
   await pending;
 
   const scored = scoring.count();
-  if (scored === 0) {
-    throw new DatasetError(
-      `no sample of ${dataset.root} could be scored (${skippedCount} skipped${
-        skipped[0] ? `; first: ${skipped[0].key}: ${skipped[0].reason}` : ""
-      })`,
-      { path: dataset.root },
-    );
-  }
-  const total = scored + skippedCount;
-  if (skippedCount / total > maxSkippedFraction) {
-    throw new DatasetError(
-      `${skippedCount} of ${total} samples of ${dataset.root} were skipped, more than the allowed ` +
-        `${(maxSkippedFraction * 100).toFixed(2)} %; first: ${
-          skipped.slice(0, 5).map((s) => `${s.key} (${s.reason})`).join("; ")
-        }`,
-      { path: dataset.root },
-    );
-  }
+  tally.check(scored);
   return {
     dataset: options.datasetName,
     model: model.name,
     task: "zeroshot_classification",
     metrics: scoring.result(),
     n_samples: scored,
-    n_skipped: skippedCount,
+    n_skipped: tally.skippedCount,
     classnames_source: classnamesSource,
     templates_source: templatesSource,
     ...(options.dumpClassnames && { classnames: [...classnames] }),
     ...(options.dumpTemplates && { templates: templatesAsJson(templates) }),
-    skipped,
+    skipped: tally.skipped,
   };
 }
 

@@ -32,9 +32,9 @@ import {
   validateRecallK,
 } from "../src/metrics/retrieval.ts";
 import type { ClipModel } from "../src/model.ts";
-import { MAX_LISTED_SKIPS, type SkippedSample, type TaskResult } from "../src/result.ts";
+import type { SkippedSample, TaskResult } from "../src/result.ts";
 import type { Sample } from "../src/webdataset.ts";
-import type { EvaluationProgress } from "./zeroshot_classification.ts";
+import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
 
 /** The recall@k list used when none is given. */
 export const DEFAULT_RECALL_K: readonly number[] = [1, 5, 10];
@@ -154,12 +154,7 @@ export async function evaluateZeroShotRetrieval(
 ): Promise<ZeroShotRetrievalResult> {
   const batchSize = options.batchSize ?? 128;
   const recallK = options.recallK ?? DEFAULT_RECALL_K;
-  const maxSkippedFraction = options.maxSkippedFraction ?? 0.01;
-  if (!(maxSkippedFraction >= 0 && maxSkippedFraction <= 1)) {
-    throw new UsageError(
-      `the skipped-sample threshold must be in [0, 1], got ${maxSkippedFraction}`,
-    );
-  }
+  const tally = new SampleTally(dataset, options);
   validateRecallK(recallK);
   const largestK = Math.max(...recallK);
   if (options.limit !== undefined && options.limit < largestK) {
@@ -169,10 +164,6 @@ export async function evaluateZeroShotRetrieval(
     );
   }
   let accumulator: RetrievalAccumulator | undefined;
-  const skipped: SkippedSample[] = [];
-  let skippedCount = 0;
-  let read = 0;
-  const shardIndex = new Map(dataset.shardUrls.map((url, index) => [url, index]));
 
   const batches = imageBatches(
     dataset.samples({ limit: options.limit, signal: options.signal }),
@@ -180,20 +171,8 @@ export async function evaluateZeroShotRetrieval(
     {
       batchSize,
       extract: sampleCaptions,
-      onSkip: (s) => {
-        skippedCount++;
-        if (skipped.length < MAX_LISTED_SKIPS) skipped.push(s);
-      },
-      onSample: (sample) => {
-        read++;
-        options.onProgress?.({
-          samples: read,
-          skipped: skippedCount,
-          total: options.limit,
-          shard: shardIndex.get(sample.source) ?? 0,
-          nshards: dataset.nshards,
-        });
-      },
+      onSkip: tally.onSkip,
+      onSample: tally.onSample,
     },
   );
 
@@ -230,33 +209,16 @@ export async function evaluateZeroShotRetrieval(
   await pending;
 
   const scored = accumulator?.imageCount ?? 0;
-  if (accumulator === undefined || scored === 0) {
-    throw new DatasetError(
-      `no sample of ${dataset.root} could be scored (${skippedCount} skipped${
-        skipped[0] ? `; first: ${skipped[0].key}: ${skipped[0].reason}` : ""
-      })`,
-      { path: dataset.root },
-    );
-  }
-  const total = scored + skippedCount;
-  if (skippedCount / total > maxSkippedFraction) {
-    throw new DatasetError(
-      `${skippedCount} of ${total} samples of ${dataset.root} were skipped, more than the allowed ` +
-        `${(maxSkippedFraction * 100).toFixed(2)} %; first: ${
-          skipped.slice(0, 5).map((s) => `${s.key} (${s.reason})`).join("; ")
-        }`,
-      { path: dataset.root },
-    );
-  }
+  tally.check(scored);
   return {
     dataset: options.datasetName,
     model: model.name,
     task: "zeroshot_retrieval",
-    metrics: accumulator.result(recallK),
+    metrics: accumulator!.result(recallK),
     n_samples: scored,
     n_images: scored,
-    n_captions: accumulator.captionCount,
-    n_skipped: skippedCount,
-    skipped,
+    n_captions: accumulator!.captionCount,
+    n_skipped: tally.skippedCount,
+    skipped: tally.skipped,
   };
 }
