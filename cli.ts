@@ -21,6 +21,8 @@ import {
 } from "./src/config.ts";
 import { ClipbenchError, UsageError } from "./src/errors.ts";
 import { MODEL_DTYPES } from "./src/model_files.ts";
+import { parseHubName } from "./src/hub/hub_settings.ts";
+import { listDatasets } from "./src/dataset_list.ts";
 import { runEvaluations } from "./src/evaluate.ts";
 import { inspectImage, inspectText } from "./src/inspect.ts";
 import { formatResultsTable } from "./src/result.ts";
@@ -34,7 +36,8 @@ Usage:
   deno run -A cli.ts eval [flags]              evaluate models on datasets
   deno run -A cli.ts inspect text [flags] TEXT...   print token ids
   deno run -A cli.ts inspect image [flags] FILE     print the preprocessed tensor
-  deno run -A cli.ts help [eval|inspect]       show help
+  deno run -A cli.ts datasets [flags]          list the 43 CLIP_benchmark datasets
+  deno run -A cli.ts help [eval|inspect|datasets]  show help
 
 Run 'deno run -A cli.ts eval --help' for the evaluation flags.
 `;
@@ -50,12 +53,14 @@ ROOT/classnames.txt, ROOT/zeroshot_classification_templates.txt, ROOT/dataset_ty
 dataset named 'custom' is a folder with image_queries.jsonl (evalscope's custom retrieval data).
 
 Flags:
-  --model DIR             model folder (transformers.js layout: config.json,
-                          preprocessor_config.json, tokenizer.json, onnx/*.onnx); repeatable,
-                          or several after one flag
+  --model DIR|ID          model folder (transformers.js layout: config.json,
+                          preprocessor_config.json, tokenizer.json, onnx/*.onnx) or a hub
+                          repository id (org/name) with an ONNX export; repeatable, or several
+                          after one flag
   --dataset NAME          dataset name(s); repeatable, or several after one flag
   --dataset-root ROOT     folder or http(s) URL of the dataset; {dataset} is replaced by each
-                          name (required when several datasets are given)
+                          name (required when several datasets share it). Without it, datasets
+                          come from the hub by name (see 'cli.ts datasets')
   --split NAME            split folder (default: test)
   --task TASK             auto (default: dataset_type.txt, then the dataset name),
                           zeroshot_classification or zeroshot_retrieval
@@ -67,8 +72,14 @@ Flags:
   --skip-existing         skip a model/dataset pair whose result file already exists
   --quiet                 no progress output
   --config FILE           evalscope task_cfg (.json, .yaml, .yml); flags given as well override it
-  --cache-dir DIR         evalscope's cache_dir; accepted, not used yet (datasets are read in
-                          place; hub downloads will cache here)
+  --hub HUB               modelscope (default, as evalscope) or huggingface, for hub models and
+                          datasets
+  --revision REV          revision of hub models (default: the hub's main branch)
+  --endpoint URL          base URL replacing the hub's (a mirror; plain http allowed); also
+                          CLIPBENCH_HUB_ENDPOINT, HF_ENDPOINT, MODELSCOPE_DOMAIN
+  --offline               use only the caches (also HF_HUB_OFFLINE=1); says what is missing
+  --cache-dir DIR         evalscope's cache_dir: hub datasets are downloaded here on first use
+                          and read from here next time (without it they are streamed)
   --max-skipped FRACTION  fail a dataset when more than this fraction of its samples cannot be
                           used (undecodable image, missing label or captions); default 0.01
   --recall-k K...         the k of retrieval's recall@k metrics (default: 1 5 10; evalscope
@@ -91,6 +102,15 @@ Flags:
                           mobileclip models) or none (as Hugging Face tokenizers do)
   --threads N             onnxruntime intra-op threads (default: 0 = onnxruntime decides)
   -h, --help              this help
+`;
+
+const DATASETS_HELP =
+  `Usage: deno run -A cli.ts datasets [--hub modelscope|huggingface] [--cache-dir DIR]
+                                      [--split NAME]
+
+Lists the datasets clipbench knows by name (CLIP_benchmark's WebDataset repositories
+clip-benchmark/wds_<name>): task, ModelScope and Hugging Face repository ids, and how much of the
+split (default test) is in the cache of the chosen hub (default modelscope; --cache-dir as for eval).
 `;
 
 const INSPECT_HELP = `Usage:
@@ -126,6 +146,11 @@ export function expandListFlags(args: readonly string[]): string[] {
     out.push(arg);
   }
   return out;
+}
+
+/** Whether an environment flag such as `HF_HUB_OFFLINE` is set to a true value. */
+function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && ["1", "true", "yes", "on"].includes(value.trim().toLowerCase());
 }
 
 function parseFraction(value: string, flag: string): number {
@@ -178,6 +203,10 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     templates: { type: "string" },
     "dump-classnames": { type: "boolean" },
     "dump-templates": { type: "boolean" },
+    hub: { type: "string" },
+    revision: { type: "string" },
+    endpoint: { type: "string" },
+    offline: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return "help";
@@ -198,7 +227,7 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
   const list = (name: string) =>
     (values[name] as string[] | undefined)?.flatMap((v) => v.split(",")).filter(Boolean);
   const flags: Partial<EvalPlan> = {
-    models: list("model"),
+    models: list("model")?.map((id) => ({ id })),
     datasets: list("dataset"),
     datasetRoot: option("dataset-root", text),
     split: option("split", text),
@@ -230,6 +259,10 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     templatesFile: option("templates", text),
     dumpClassnames: values["dump-classnames"] ? true : undefined,
     dumpTemplates: values["dump-templates"] ? true : undefined,
+    hub: option("hub", parseHubName),
+    revision: option("revision", text),
+    endpoint: option("endpoint", text),
+    offline: values.offline || isTruthy(Deno.env.get("HF_HUB_OFFLINE")) ? true : undefined,
   };
   const merged = { ...fromFile };
   for (const [key, value] of Object.entries(flags)) {
@@ -308,6 +341,29 @@ async function runInspect(args: string[]): Promise<number> {
   throw new UsageError(`unknown inspect target '${what}' (text or image)`);
 }
 
+async function runDatasets(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    hub: { type: "string" },
+    "cache-dir": { type: "string" },
+    split: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(DATASETS_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const hub = values.hub === undefined ? undefined : parseHubName(values.hub as string, "--hub");
+  console.log(
+    await listDatasets({
+      hub,
+      cacheDir: values["cache-dir"] as string | undefined,
+      split: values.split as string | undefined,
+    }),
+  );
+  return 0;
+}
+
 /** Runs the command line and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -317,9 +373,17 @@ export async function main(args: string[]): Promise<number> {
         return await runEval(rest);
       case "inspect":
         return await runInspect(rest);
+      case "datasets":
+        return await runDatasets(rest);
       case "help":
         console.log(
-          rest[0] === "eval" ? EVAL_HELP : rest[0] === "inspect" ? INSPECT_HELP : MAIN_HELP,
+          rest[0] === "eval"
+            ? EVAL_HELP
+            : rest[0] === "inspect"
+            ? INSPECT_HELP
+            : rest[0] === "datasets"
+            ? DATASETS_HELP
+            : MAIN_HELP,
         );
         return 0;
       case "--version":

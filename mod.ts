@@ -134,3 +134,6 @@ export {
   type ZeroShotRetrievalOptions,
   type ZeroShotRetrievalResult,
 } from "./tasks/zeroshot_retrieval.ts";
+export * from "./src/hub/mod.ts";
+export { listDatasets, type ListDatasetsOptions } from "./src/dataset_list.ts";
+export { type ModelSpec } from "./src/config.ts";

@@ -3,22 +3,94 @@
  * files and existence tests, with every failure turned into a {@linkcode DatasetError} that
  * names the location (and, for a body that stops early, the byte offset reached).
  *
- * All HTTP goes through one function, `openHttp`, so that retries, `Range` resume and caching
- * can later be added in one place behind the same exported functions.
+ * All HTTP goes through this module ({@linkcode httpRequest}), which makes it reliable in one
+ * place:
+ *
+ * - **Retries** of lost connections, timeouts, HTTP 408, 429 and 5xx, with exponential backoff
+ *   and jitter, honouring `Retry-After` (see src/hub/retry.ts for the policy).
+ * - **Timeouts** on every request (until the response headers arrive) and on every body read
+ *   (no byte for too long drops the connection).
+ * - **Resume**: a body cut off (a dropped connection, a read timeout, fewer bytes than its
+ *   `Content-Length`) is requested again from the last byte received with `Range`, and the stream
+ *   continues as if nothing happened; a server that ignores `Range` is re-read and the bytes
+ *   already delivered are skipped.
+ * - **Redirects** are followed by hand, so that credentials ({@linkcode HttpOptions.headers}) go
+ *   only to the origin they were given for, never to a CDN host a hub redirects to.
+ * - `Accept-Encoding: identity`, so that sizes and byte offsets are those of the file itself.
  *
  * A location is an `http://` or `https://` URL, a `file://` URL, or a local path. Other URL
- * schemes (`s3://`, `pipe:`…) are rejected.
+ * schemes (`s3://`, `pipe:`…) are rejected. A {@linkcode DatasetLocation} generalises a dataset
+ * root: files addressed by relative paths, which a hub can map onto its own URL shapes.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
 import { DatasetError } from "./errors.ts";
+import {
+  backoffDelayMs,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryClock,
+  type RetryPolicy,
+  retryPolicy,
+  SYSTEM_CLOCK,
+} from "./hub/retry.ts";
+
+/** How HTTP requests are made: credentials, retries, timeouts. */
+export interface HttpOptions {
+  /**
+   * Extra request headers, e.g. `Authorization`. They are sent only to
+   * {@linkcode HttpOptions.credentialOrigin} (by default the origin — scheme, host and port —
+   * of the URL requested), and dropped when a redirect leads to another origin.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The only origin `headers` go to, e.g. a hub's `https://huggingface.co`, so that a request
+   * made straight to a CDN URL the hub handed out carries no credentials.
+   */
+  readonly credentialOrigin?: string;
+  /** Retry policy (missing fields take the defaults); `false` makes a single attempt. */
+  readonly retry?: Partial<RetryPolicy> | false;
+  /** Milliseconds allowed for each attempt until the response headers arrive (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Milliseconds a body may go without delivering a byte before the connection is dropped and
+   * the transfer resumed (default 60 s).
+   */
+  readonly idleTimeoutMs?: number;
+  /** Sleep, randomness and time for the backoff (tests inject a fast clock). */
+  readonly clock?: RetryClock;
+  /** Called before each retry, e.g. to log it. */
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+/** What {@linkcode HttpOptions.onRetry} is told. */
+export interface RetryEvent {
+  /** The URL requested. */
+  readonly url: string;
+  /** The retry about to be made (1 for the first). */
+  readonly retry: number;
+  /** Milliseconds waited before it. */
+  readonly delayMs: number;
+  /** What failed: `HTTP 503 Service Unavailable`, `connection failed: …`, `body cut short …`. */
+  readonly reason: string;
+  /** For a resumed body, the byte offset it resumes from. */
+  readonly offset?: number;
+}
 
 /** Options common to the functions of this module. */
 export interface ByteSourceOptions {
   /** Cancels the request or read; the abort reason is thrown as is. */
   readonly signal?: AbortSignal;
+  /** HTTP settings (ignored for local files). */
+  readonly http?: HttpOptions;
+}
+
+/** Options of {@linkcode openFile} and {@linkcode openByteStream}. */
+export interface OpenStreamOptions extends ByteSourceOptions {
+  /** Start at this byte (an HTTP `Range` request; a seek for local files). Default 0. */
+  readonly offset?: number;
 }
 
 /** Options of {@linkcode readText}. */
@@ -29,6 +101,48 @@ export interface ReadTextOptions extends ByteSourceOptions {
 
 /** Default {@linkcode ReadTextOptions.maxBytes}: 16 MiB. */
 export const DEFAULT_MAX_TEXT_BYTES = 16 * 1024 * 1024;
+
+/** Default {@linkcode HttpOptions.requestTimeoutMs}: 30 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Default {@linkcode HttpOptions.idleTimeoutMs}: 60 s. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** Redirects followed before a request fails. */
+const MAX_REDIRECTS = 10;
+
+/** The outcome of opening a file that did not fail: its bytes, or the reason it is absent. */
+export type OpenedFile =
+  | {
+    readonly kind: "found";
+    /** The bytes from the requested offset on. */
+    readonly stream: ReadableStream<Uint8Array>;
+    /** Size of the whole file, when known. */
+    readonly size?: number;
+  }
+  | {
+    readonly kind: "missing";
+    /** Why it counts as absent: `no such file`, `HTTP 404 Not Found`, … */
+    readonly reason: string;
+  };
+
+/**
+ * A dataset root: files addressed by `/`-separated paths relative to it. {@linkcode locationAt}
+ * makes one from a folder or URL; hub datasets map paths onto their hub's URL shapes or cache.
+ */
+export interface DatasetLocation {
+  /** The root, for messages and results: a folder, a URL, or a hub URL prefix. */
+  readonly root: string;
+  /** The full location (path or URL) of a file, as used in messages and sample sources. */
+  locate(relativePath: string): string;
+  /**
+   * Opens a file. Resolves to `missing` when it does not exist (a missing local file, HTTP 404
+   * or 410).
+   *
+   * @throws {DatasetError} for any other failure.
+   */
+  open(relativePath: string, options?: OpenStreamOptions): Promise<OpenedFile>;
+}
 
 /** Whether `location` is an `http://` or `https://` URL. */
 export function isHttpUrl(location: string): boolean {
@@ -58,18 +172,43 @@ export function joinLocation(root: string, relativePath: string): string {
 }
 
 /**
- * Opens `location` as a stream of its bytes, read chunk by chunk (never whole). Errors while
- * reading (a dropped connection, a body shorter than its `Content-Length`, a local read
- * failure) error the stream with a {@linkcode DatasetError} whose `offset` is the number of
- * bytes delivered before. Cancelling the stream closes the file or the connection.
+ * The {@linkcode DatasetLocation} of a folder or URL root: files are
+ * {@linkcode joinLocation}`(root, path)`, read with `options.http` for URLs.
+ */
+export function locationAt(root: string, options: { http?: HttpOptions } = {}): DatasetLocation {
+  return {
+    root,
+    locate: (relativePath) => joinLocation(root, relativePath),
+    open: (relativePath, openOptions = {}) =>
+      openFile(joinLocation(root, relativePath), { http: options.http, ...openOptions }),
+  };
+}
+
+/**
+ * Opens `location` as a stream of its bytes (from `options.offset`), read chunk by chunk, never
+ * whole; `missing` when it does not exist (a missing local file, HTTP 404 or 410). Errors while
+ * reading error the stream with a {@linkcode DatasetError} whose `offset` is the byte position
+ * reached; over HTTP, cut transfers are first resumed (see the module documentation).
+ *
+ * @throws {DatasetError} when the location cannot be opened for another reason.
+ */
+export async function openFile(
+  location: string,
+  options: OpenStreamOptions = {},
+): Promise<OpenedFile> {
+  return await openAt(location, "GET", options);
+}
+
+/**
+ * Like {@linkcode openFile}, but a missing file is an error.
  *
  * @throws {DatasetError} when the location does not exist or cannot be opened.
  */
 export async function openByteStream(
   location: string,
-  options: ByteSourceOptions = {},
+  options: OpenStreamOptions = {},
 ): Promise<ReadableStream<Uint8Array>> {
-  const opened = await openLocation(location, "GET", options.signal);
+  const opened = await openAt(location, "GET", options);
   if (opened.kind === "missing") {
     throw new DatasetError(`${location}: not found (${opened.reason})`, { path: location });
   }
@@ -83,11 +222,11 @@ export async function openByteStream(
  * @throws {DatasetError} when the file is missing, unreadable, too large or not UTF-8.
  */
 export async function readText(location: string, options: ReadTextOptions = {}): Promise<string> {
-  const opened = await openLocation(location, "GET", options.signal);
+  const opened = await openAt(location, "GET", options);
   if (opened.kind === "missing") {
     throw new DatasetError(`${location}: not found (${opened.reason})`, { path: location });
   }
-  return await decodeSmallText(location, opened.stream, options.maxBytes);
+  return await readStreamText(location, opened.stream, options.maxBytes);
 }
 
 /**
@@ -98,18 +237,21 @@ export async function readTextIfExists(
   location: string,
   options: ReadTextOptions = {},
 ): Promise<string | undefined> {
-  const opened = await openLocation(location, "GET", options.signal);
+  const opened = await openAt(location, "GET", options);
   if (opened.kind === "missing") return undefined;
-  return await decodeSmallText(location, opened.stream, options.maxBytes);
+  return await readStreamText(location, opened.stream, options.maxBytes);
 }
 
 /**
  * Reads a whole stream of at most `maxBytes` bytes and decodes it as UTF-8, keeping a BOM.
+ * `location` names the file in errors.
+ *
+ * @throws {DatasetError} when the stream is larger than `maxBytes` or not UTF-8.
  */
-async function decodeSmallText(
+export async function readStreamText(
   location: string,
   stream: ReadableStream<Uint8Array>,
-  maxBytes = DEFAULT_MAX_TEXT_BYTES,
+  maxBytes: number = DEFAULT_MAX_TEXT_BYTES,
 ): Promise<string> {
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -146,77 +288,465 @@ export async function locationExists(
   location: string,
   options: ByteSourceOptions = {},
 ): Promise<boolean> {
-  const opened = await openLocation(location, "HEAD", options.signal);
+  const opened = await openAt(location, "HEAD", options);
   if (opened.kind === "missing") return false;
   await opened.stream.cancel();
   return true;
 }
 
-/** The outcome of opening a location that did not fail. */
-type Opened =
-  | { readonly kind: "found"; readonly stream: ReadableStream<Uint8Array> }
-  | { readonly kind: "missing"; readonly reason: string };
+/** An HTTP request for {@linkcode httpRequest}. */
+export interface HttpRequest {
+  /** The URL. */
+  readonly url: string;
+  /** `GET` (default) or `HEAD`. */
+  readonly method?: "GET" | "HEAD";
+  /** Headers of this request (sent to every host, unlike {@linkcode HttpOptions.headers}). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * `follow` (default): follow redirects, dropping the credential headers when leaving the
+   * origin. `manual`: return a 3xx response as it is (after following same-origin relative
+   * redirects, as Hugging Face's clients do, so a renamed repository still resolves).
+   */
+  readonly redirect?: "follow" | "manual";
+}
 
-async function openLocation(
+/** The answer to an {@linkcode httpRequest}. */
+export interface HttpResponse {
+  /** The response; its body is unread (cancel it if it is not needed). */
+  readonly response: Response;
+  /** The URL that answered (after redirects). */
+  readonly url: string;
+  /** Attempts made (1 when the first one was answered). */
+  readonly attempts: number;
+  /** Aborts the connection (e.g. when the body stops coming). */
+  readonly abort: (reason?: unknown) => void;
+}
+
+/**
+ * Sends an HTTP request with retries (see the module documentation). A response with a status
+ * that is not retried (2xx, 3xx with `redirect: "manual"`, 4xx but 408 and 429) is returned at
+ * once; a retried status that persists is returned after the last retry.
+ *
+ * @throws {DatasetError} naming the URL when it cannot be reached (after the last retry), when a
+ *   server asks to wait longer than the policy allows, or when redirects loop.
+ */
+export async function httpRequest(
+  request: HttpRequest,
+  options: ByteSourceOptions = {},
+): Promise<HttpResponse> {
+  const { signal } = options;
+  const http = options.http ?? {};
+  const policy = retryPolicy(http.retry);
+  const clock = http.clock ?? SYSTEM_CLOCK;
+  for (let attempt = 1;; attempt++) {
+    signal?.throwIfAborted();
+    const retriesLeft = attempt <= policy.maxRetries;
+    let failure: string;
+    let retryAfterMs: number | undefined;
+    const attemptControl = new AbortController();
+    const attemptSignal = signal === undefined
+      ? attemptControl.signal
+      : AbortSignal.any([signal, attemptControl.signal]);
+    const timeoutMs = http.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const timer = setTimeout(
+      () => attemptControl.abort(new RequestTimeout(`no response within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+    try {
+      const answered = await followRedirects(request, http, attemptSignal);
+      const { response } = answered;
+      if (!isRetryableStatus(response.status) || !retriesLeft) {
+        return {
+          ...answered,
+          attempts: attempt,
+          abort: (reason) => attemptControl.abort(reason),
+        };
+      }
+      await response.body?.cancel().catch(() => {});
+      failure = statusText(response);
+      retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), clock.now());
+      if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {
+        throw new DatasetError(
+          `${request.url}: ${failure}; the server asks to retry after ${
+            Math.ceil(retryAfterMs / 1000)
+          } s, longer than the ${policy.maxRetryAfterMs / 1000} s clipbench waits`,
+          { path: request.url },
+        );
+      }
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof DatasetError) throw error;
+      failure = attemptControl.signal.aborted
+        ? `timed out (${messageOf(attemptControl.signal.reason)})`
+        : `request failed: ${messageOf(error)}`;
+      if (!retriesLeft) {
+        throw new DatasetError(`${request.url}: ${failure}${attemptsNote(attempt)}`, {
+          path: request.url,
+          cause: error,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    const delayMs = retryAfterMs ?? backoffDelayMs(attempt, policy, clock.random);
+    http.onRetry?.({ url: request.url, retry: attempt, delayMs, reason: failure });
+    await clock.sleep(delayMs, signal);
+  }
+}
+
+/** A request that got no response in time. */
+class RequestTimeout extends Error {}
+
+/** One attempt: the request and its redirects, credentials kept to their own origin. */
+async function followRedirects(
+  request: HttpRequest,
+  http: HttpOptions,
+  signal: AbortSignal,
+): Promise<{ response: Response; url: string }> {
+  const credentialOrigin = http.credentialOrigin === undefined
+    ? new URL(request.url).origin
+    : new URL(http.credentialOrigin).origin;
+  let url = request.url;
+  const method = request.method ?? "GET";
+  for (let hop = 0;; hop++) {
+    const headers = new Headers({ "accept-encoding": "identity" });
+    if (new URL(url).origin === credentialOrigin) {
+      for (const [name, value] of Object.entries(http.headers ?? {})) headers.set(name, value);
+    }
+    for (const [name, value] of Object.entries(request.headers ?? {})) headers.set(name, value);
+    const response = await fetch(url, { method, headers, signal, redirect: "manual" });
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status > 399 || location === null) {
+      return { response, url };
+    }
+    const next = new URL(location, url);
+    const relative = !/^[a-z][a-z0-9+.-]*:/i.test(location) && !location.startsWith("//");
+    if (request.redirect === "manual" && !(relative && next.origin === new URL(url).origin)) {
+      return { response, url };
+    }
+    await response.body?.cancel().catch(() => {});
+    if (hop >= MAX_REDIRECTS) {
+      throw new DatasetError(`${request.url}: more than ${MAX_REDIRECTS} redirects`, {
+        path: request.url,
+      });
+    }
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new DatasetError(`${request.url}: redirected to unsupported URL ${next.href}`, {
+        path: request.url,
+      });
+    }
+    url = next.href;
+  }
+}
+
+/** `HTTP 503 Service Unavailable`. */
+function statusText(response: Response): string {
+  return `HTTP ${response.status}${response.statusText === "" ? "" : ` ${response.statusText}`}`;
+}
+
+function attemptsNote(attempts: number): string {
+  return attempts > 1 ? ` (${attempts} attempts)` : "";
+}
+
+async function openAt(
   location: string,
   method: "GET" | "HEAD",
-  signal: AbortSignal | undefined,
-): Promise<Opened> {
-  signal?.throwIfAborted();
+  options: OpenStreamOptions,
+): Promise<OpenedFile> {
+  options.signal?.throwIfAborted();
+  const offset = options.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`offset must be a non-negative integer, got ${options.offset}`);
+  }
   const scheme = URL_SCHEME.exec(location)?.[1].toLowerCase();
-  if (scheme === "http" || scheme === "https") return await openHttp(location, method, signal);
+  if (scheme === "http" || scheme === "https") {
+    return await openHttp(location, method, offset, options);
+  }
   if (scheme !== undefined && scheme !== "file") {
     throw new DatasetError(
       `${location}: unsupported URL scheme "${scheme}:" (use a local path or http(s)://)`,
       { path: location },
     );
   }
-  return await openLocalFile(location, method, signal);
+  return await openLocalFile(location, method, offset, options.signal);
 }
 
-/** The single place where HTTP requests are made. */
+/** Opens an URL: the first response, then a stream that resumes the body where it breaks. */
 async function openHttp(
   url: string,
   method: "GET" | "HEAD",
-  signal: AbortSignal | undefined,
-): Promise<Opened> {
-  let response: Response;
-  try {
-    response = await fetch(url, { method, signal });
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    throw new DatasetError(`${url}: request failed: ${messageOf(error)}`, {
+  offset: number,
+  options: ByteSourceOptions,
+): Promise<OpenedFile> {
+  const first = await requestFrom(url, method, offset, options);
+  if (first.kind === "missing") return first;
+  if (method === "HEAD") {
+    await first.answer.response.body?.cancel().catch(() => {});
+    return { kind: "found", stream: emptyStream(), size: first.size };
+  }
+  return {
+    kind: "found",
+    stream: new ResumableBody(url, offset, first, options).stream(),
+    size: first.size,
+  };
+}
+
+/** A response positioned in the file: the body starts `skip` bytes before the wanted offset. */
+type Positioned =
+  | { kind: "missing"; reason: string }
+  | {
+    kind: "found";
+    answer: HttpResponse;
+    /** Bytes of the body to discard before the wanted offset (a server ignoring `Range`). */
+    skip: number;
+    /** Size of the whole file, when the headers tell it. */
+    size: number | undefined;
+  };
+
+/** Requests `url` from byte `offset` and checks the answer. */
+async function requestFrom(
+  url: string,
+  method: "GET" | "HEAD",
+  offset: number,
+  options: ByteSourceOptions,
+): Promise<Positioned> {
+  const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+  const answer = await httpRequest({ url, method, headers }, options);
+  const { response } = answer;
+  if (response.status === 404 || response.status === 410) {
+    await response.body?.cancel().catch(() => {});
+    return { kind: "missing", reason: statusText(response) };
+  }
+  if (response.status === 416 && offset > 0) {
+    // Nothing left after `offset`: the range starts at or past the end.
+    const total = contentRangeTotal(response.headers.get("content-range"));
+    await response.body?.cancel().catch(() => {});
+    if (total === offset) {
+      return { kind: "found", answer: emptyAnswer(answer), skip: 0, size: total };
+    }
+    throw new DatasetError(`${url}: ${statusText(response)} for bytes ${offset}-`, {
       path: url,
-      cause: error,
+      offset,
     });
   }
   if (!response.ok) {
-    await response.body?.cancel();
-    const status = `HTTP ${response.status}${
-      response.statusText === "" ? "" : ` ${response.statusText}`
-    }`;
-    if (response.status === 404 || response.status === 410) {
-      return { kind: "missing", reason: status };
-    }
-    throw new DatasetError(`${url}: ${status}`, { path: url });
+    await response.body?.cancel().catch(() => {});
+    throw new DatasetError(`${url}: ${statusText(response)}${attemptsNote(answer.attempts)}`, {
+      path: url,
+    });
   }
-  const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  const length = bodyLength(response, method);
+  if (response.status === 206) {
+    const range = /^bytes ([0-9]+)-([0-9]+)\/([0-9]+|\*)$/.exec(
+      response.headers.get("content-range") ?? "",
+    );
+    if (range === null || Number(range[1]) !== offset) {
+      await response.body?.cancel().catch(() => {});
+      throw new DatasetError(
+        `${url}: asked for bytes ${offset}- and got ${
+          JSON.stringify(response.headers.get("content-range"))
+        }`,
+        { path: url, offset },
+      );
+    }
+    const size = range[3] === "*" ? undefined : Number(range[3]);
+    return { kind: "found", answer, skip: 0, size };
+  }
+  // A 200 answer is the whole file, whatever was asked.
+  return { kind: "found", answer, skip: offset, size: length };
+}
+
+/** A stand-in answer with an empty body (a range request that starts at the end). */
+function emptyAnswer(answer: HttpResponse): HttpResponse {
+  return { ...answer, response: new Response(null, { status: 204 }) };
+}
+
+/** The body length a response announces, when it can be trusted (no content coding). */
+function bodyLength(response: Response, method: "GET" | "HEAD"): number | undefined {
   // With a Content-Encoding, fetch decodes the body and Content-Length counts encoded bytes.
   const encoding = response.headers.get("content-encoding");
-  const lengthHeader = response.headers.get("content-length");
-  const expectedLength =
-    method === "GET" && (encoding === null || encoding === "identity") && lengthHeader !== null &&
-      /^[0-9]+$/.test(lengthHeader)
-      ? Number(lengthHeader)
-      : undefined;
-  return { kind: "found", stream: guardStream(url, body, expectedLength, signal) };
+  if (encoding !== null && encoding !== "identity") return undefined;
+  const header = response.headers.get("content-length");
+  if (header === null || !/^[0-9]+$/.test(header)) return undefined;
+  return method === "GET" || response.status === 200 ? Number(header) : undefined;
+}
+
+function contentRangeTotal(header: string | null): number | undefined {
+  const match = /^bytes \*\/([0-9]+)$/.exec(header ?? "");
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * A response body as a stream that survives broken connections: when the body fails, stalls
+ * beyond the idle timeout, or ends before its announced length, the rest is requested again from
+ * the last byte delivered, up to the retry policy's number of retries without progress.
+ */
+class ResumableBody {
+  readonly #url: string;
+  readonly #options: ByteSourceOptions;
+  readonly #policy: RetryPolicy;
+  readonly #clock: RetryClock;
+  /** Absolute position in the file of the next byte to deliver. */
+  #position: number;
+  /** Size of the whole file, when known. */
+  #size: number | undefined;
+  #answer: HttpResponse;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** Bytes still to discard from the current body. */
+  #skip: number;
+  /** Failures since the last byte delivered. */
+  #failures = 0;
+  #attempts = 1;
+
+  constructor(
+    url: string,
+    offset: number,
+    first: Extract<Positioned, { kind: "found" }>,
+    options: ByteSourceOptions,
+  ) {
+    this.#url = url;
+    this.#options = options;
+    this.#policy = retryPolicy(options.http?.retry);
+    this.#clock = options.http?.clock ?? SYSTEM_CLOCK;
+    this.#position = offset;
+    this.#size = first.size;
+    this.#answer = first.answer;
+    this.#skip = first.skip;
+    this.#reader = this.#bodyReader(first.answer);
+  }
+
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) => this.#pull(controller),
+      cancel: async (reason) => {
+        await this.#reader.cancel(reason).catch(() => {});
+        this.#answer.abort(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  #bodyReader(answer: HttpResponse): ReadableStreamDefaultReader<Uint8Array> {
+    const body = answer.response.body ?? emptyStream();
+    return body.getReader();
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const { signal } = this.#options;
+    while (true) {
+      let failure: string;
+      let cause: unknown;
+      try {
+        const result = await this.#read();
+        if (result.done) {
+          if (this.#size === undefined || this.#position >= this.#size) {
+            controller.close();
+            return;
+          }
+          failure = `body cut short: got ${this.#position} of ${this.#size} bytes`;
+        } else {
+          let chunk = result.value;
+          if (this.#skip > 0) {
+            const dropped = Math.min(this.#skip, chunk.length);
+            this.#skip -= dropped;
+            chunk = chunk.subarray(dropped);
+          }
+          if (chunk.length === 0) continue;
+          this.#position += chunk.length;
+          this.#failures = 0;
+          controller.enqueue(chunk);
+          return;
+        }
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        cause = error;
+        failure = `read failed after ${this.#position}${this.#ofSize()} bytes: ${messageOf(error)}`;
+      }
+      await this.#resume(failure, cause);
+    }
+  }
+
+  #ofSize(): string {
+    return this.#size === undefined ? "" : ` of ${this.#size}`;
+  }
+
+  /** Reads the next chunk, giving up when none comes within the idle timeout. */
+  async #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const idleMs = this.#options.http?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = this.#reader.read();
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`no data for ${idleMs / 1000} s`);
+        this.#answer.abort(error);
+        reject(error);
+      }, idleMs);
+    });
+    pending.catch(() => {});
+    try {
+      return await Promise.race([pending, idle]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Drops the broken response and requests the rest, or fails when retries are used up. */
+  async #resume(failure: string, cause: unknown): Promise<void> {
+    const { signal } = this.#options;
+    this.#failures++;
+    await this.#reader.cancel().catch(() => {});
+    this.#answer.abort(new Error("resuming"));
+    if (this.#failures > this.#policy.maxRetries) {
+      throw new DatasetError(`${this.#url}: ${failure}${attemptsNote(this.#attempts)}`, {
+        path: this.#url,
+        offset: this.#position,
+        cause,
+      });
+    }
+    const delayMs = backoffDelayMs(this.#failures, this.#policy, this.#clock.random);
+    this.#options.http?.onRetry?.({
+      url: this.#url,
+      retry: this.#failures,
+      delayMs,
+      reason: failure,
+      offset: this.#position,
+    });
+    await this.#clock.sleep(delayMs, signal);
+    this.#attempts++;
+    let next: Positioned;
+    try {
+      next = await requestFrom(this.#url, "GET", this.#position, this.#options);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new DatasetError(
+        `${this.#url}: ${failure}, and resuming from byte ${this.#position} failed: ${
+          messageOf(error)
+        }`,
+        { path: this.#url, offset: this.#position, cause: error },
+      );
+    }
+    if (next.kind === "missing") {
+      throw new DatasetError(
+        `${this.#url}: ${failure}, and the file is gone on resuming (${next.reason})`,
+        { path: this.#url, offset: this.#position },
+      );
+    }
+    this.#answer = next.answer;
+    this.#skip = next.skip;
+    this.#size = next.size ?? this.#size;
+    this.#reader = this.#bodyReader(next.answer);
+  }
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
 }
 
 async function openLocalFile(
   location: string,
   method: "GET" | "HEAD",
+  offset: number,
   signal: AbortSignal | undefined,
-): Promise<Opened> {
+): Promise<OpenedFile> {
   const path = location.startsWith("file:") ? fileURLToPath(location) : location;
   let file: Deno.FsFile;
   try {
@@ -231,6 +761,7 @@ async function openLocalFile(
   let info: Deno.FileInfo;
   try {
     info = await file.stat();
+    if (info.isFile && offset > 0) await file.seek(offset, Deno.SeekMode.Start);
   } catch (error) {
     file.close();
     throw new DatasetError(`${location}: cannot stat: ${messageOf(error)}`, {
@@ -243,23 +774,31 @@ async function openLocalFile(
     if (method === "HEAD") return { kind: "missing", reason: "not a regular file" };
     throw new DatasetError(`${location}: not a regular file`, { path: location });
   }
-  return { kind: "found", stream: guardStream(location, file.readable, info.size, signal) };
+  if (method === "HEAD") {
+    file.close();
+    return { kind: "found", stream: emptyStream(), size: info.size };
+  }
+  return {
+    kind: "found",
+    stream: guardStream(location, file.readable, offset, info.size, signal),
+    size: info.size,
+  };
 }
 
 /**
- * Wraps a byte stream so that read errors and a short body become {@linkcode DatasetError}s
- * naming `location` and the offset reached, and an abort of `signal` stops it. Pulls only on
- * demand (no read-ahead of its own).
+ * Wraps a local file's byte stream so that read errors and a short read become
+ * {@linkcode DatasetError}s naming `location` and the offset reached, and an abort of `signal`
+ * stops it. Pulls only on demand (no read-ahead of its own).
  */
 function guardStream(
   location: string,
   source: ReadableStream<Uint8Array>,
-  expectedLength: number | undefined,
+  start: number,
+  size: number,
   signal: AbortSignal | undefined,
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
-  let received = 0;
-  const expected = expectedLength === undefined ? "" : ` of ${expectedLength}`;
+  let position = start;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (signal?.aborted) {
@@ -272,21 +811,21 @@ function guardStream(
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         throw new DatasetError(
-          `${location}: read failed after ${received}${expected} bytes: ${messageOf(error)}`,
-          { path: location, offset: received, cause: error },
+          `${location}: read failed after ${position} of ${size} bytes: ${messageOf(error)}`,
+          { path: location, offset: position, cause: error },
         );
       }
       if (result.done) {
-        if (expectedLength !== undefined && received !== expectedLength) {
+        if (position !== size) {
           throw new DatasetError(
-            `${location}: body cut short: got ${received}${expected} bytes`,
-            { path: location, offset: received },
+            `${location}: body cut short: got ${position} of ${size} bytes`,
+            { path: location, offset: position },
           );
         }
         controller.close();
         return;
       }
-      received += result.value.length;
+      position += result.value.length;
       controller.enqueue(result.value);
     },
     cancel(reason) {

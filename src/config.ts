@@ -29,6 +29,8 @@
 
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "./errors.ts";
+import type { HubName } from "./hub/hub_settings.ts";
+import { parseHubName } from "./hub/hub_settings.ts";
 import type { ModelDtype } from "./model_files.ts";
 import type { CropRounding, PreprocessMode } from "./preprocess.ts";
 import type { TextCleaning } from "./tokenizer.ts";
@@ -36,14 +38,35 @@ import type { TextCleaning } from "./tokenizer.ts";
 /** Task selection: `auto` reads `dataset_type.txt`, then the dataset name. */
 export type TaskChoice = "auto" | "zeroshot_classification" | "zeroshot_retrieval";
 
+/** A model to evaluate: a local folder or a hub repository id, with per-model hub settings. */
+export interface ModelSpec {
+  /** Local folder, or `org/name` on the hub. */
+  readonly id: string;
+  /** Revision on the hub (default: the plan's). */
+  readonly revision?: string;
+  /** Hub (default: the plan's). */
+  readonly hub?: HubName;
+}
+
 /** Everything one `eval` run needs. */
 export interface EvalPlan {
-  /** Model folders. */
-  models: string[];
+  /** Models: local folders or hub ids. */
+  models: ModelSpec[];
   /** Dataset names. */
   datasets: string[];
-  /** Dataset location: a folder or http(s) URL, `{dataset}` replaced by each dataset name. */
+  /**
+   * Dataset location: a folder or http(s) URL, `{dataset}` replaced by each dataset name; when
+   * absent, datasets come from the hub (CLIP_benchmark's `clip-benchmark/wds_<name>`).
+   */
   datasetRoot?: string;
+  /** Hub for models and datasets given by name: `modelscope` (evalscope's default) or `huggingface`. */
+  hub: HubName;
+  /** Revision of hub models (default: the hub's main branch). */
+  revision?: string;
+  /** Base URL replacing the hub's (a mirror; plain http allowed). */
+  endpoint?: string;
+  /** Use only the caches, never the network. */
+  offline: boolean;
   /** Split folder inside the dataset (`test`). */
   split: string;
   /** Task to run. */
@@ -60,7 +83,7 @@ export interface EvalPlan {
   skipExisting: boolean;
   /** No progress output. */
   quiet: boolean;
-  /** Cache folder for downloaded data (evalscope's `cache_dir`). */
+  /** Cache folder for hub datasets (evalscope's `cache_dir`); without it they are streamed. */
   cacheDir?: string;
   /** Fail a dataset when more than this fraction of samples is skipped. */
   maxSkippedFraction: number;
@@ -90,6 +113,8 @@ export interface EvalPlan {
 export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   split: "test",
   task: "auto",
+  hub: "modelscope",
+  offline: false,
   batchSize: 128,
   numWorkers: 1,
   outputDir: "outputs",
@@ -198,9 +223,15 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
       plan.models = value.map((entry, i) => {
         const model = expectObject(entry, `${where}[${i}]`);
         checkKeys(model, MODEL_KEYS, `${where}[${i}]`);
-        if (model.revision !== undefined) expectString(model.revision, `${where}[${i}].revision`);
-        if (model.hub !== undefined) expectString(model.hub, `${where}[${i}].hub`);
-        return expectString(model.model_name, `${where}[${i}].model_name`);
+        return {
+          id: expectString(model.model_name, `${where}[${i}].model_name`),
+          revision: model.revision === undefined
+            ? undefined
+            : expectString(model.revision, `${where}[${i}].revision`),
+          hub: model.hub === undefined
+            ? undefined
+            : parseHubName(expectString(model.hub, `${where}[${i}].hub`), `${where}[${i}].hub`),
+        };
       });
     },
     dataset_name: (plan, value, where) => (plan.datasets = expectStringList(value, where)),

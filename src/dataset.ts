@@ -19,10 +19,18 @@
  * only HTTP 404 / 410 mean "no `dataset_type.txt`" (CLIP_benchmark's `curl --fail` takes any
  * HTTP error for a missing file).
  *
+ * The root is a folder or URL, or any {@linkcode DatasetLocation}: a hub dataset maps the same
+ * relative paths onto its own URL shapes or its cache (src/hub/resolve_dataset.ts).
+ *
  * @module
  */
 
-import { joinLocation, openByteStream, readText, readTextIfExists } from "./byte_source.ts";
+import {
+  type DatasetLocation,
+  type HttpOptions,
+  locationAt,
+  readStreamText,
+} from "./byte_source.ts";
 import { DatasetError } from "./errors.ts";
 import { TarEntryStream } from "./tar_stream.ts";
 import { type Sample, SampleStream } from "./webdataset.ts";
@@ -38,6 +46,8 @@ export interface OpenWebDatasetOptions {
   readonly signal?: AbortSignal;
   /** Largest tar member read into memory, in bytes (default: the tar reader's default). */
   readonly maxMemberSize?: number;
+  /** HTTP settings (credentials, retries, timeouts) for a URL root given as a string. */
+  readonly http?: HttpOptions;
 }
 
 /** Options of {@linkcode WebDataset.samples}. */
@@ -50,7 +60,7 @@ export interface SampleReadOptions {
 
 /** An opened dataset: its metadata, read eagerly, and its samples, streamed on demand. */
 export interface WebDataset {
-  /** The root as given. */
+  /** The root as given (a location's {@linkcode DatasetLocation.root}). */
   readonly root: string;
   /** The split folder name. */
   readonly split: string;
@@ -60,7 +70,7 @@ export interface WebDataset {
   readonly typeDeclared: boolean;
   /** From `<split>/nshards.txt`. */
   readonly nshards: number;
-  /** `<root>/<split>/0.tar` … `(nshards-1).tar`, in reading order. */
+  /** `<root>/<split>/0.tar` … `(nshards-1).tar`, in reading order (as the location names them). */
   readonly shardUrls: readonly string[];
   /**
    * Class names, label order (classification and multilabel datasets). Required when
@@ -82,49 +92,79 @@ export interface WebDataset {
 
 /**
  * Reads a dataset's metadata files and returns a {@linkcode WebDataset}. `root` is a local
- * folder or an `http(s)://` URL, with or without a trailing slash.
+ * folder or an `http(s)://` URL, with or without a trailing slash, or a
+ * {@linkcode DatasetLocation} (e.g. a hub dataset).
  *
  * @throws {DatasetError} naming the file when a required file is missing or malformed.
  */
 export async function openWebDataset(
-  root: string,
+  root: string | DatasetLocation,
   options: OpenWebDatasetOptions = {},
 ): Promise<WebDataset> {
+  const location = typeof root === "string" ? locationAt(root, { http: options.http }) : root;
   const split = options.split ?? "test";
   const signal = options.signal;
-  const nshardsLocation = joinLocation(root, `${split}/nshards.txt`);
-  const nshards = parseShardCount(await readText(nshardsLocation, { signal }), nshardsLocation);
-  const typeLocation = joinLocation(root, "dataset_type.txt");
-  const typeText = await readTextIfExists(typeLocation, { signal });
-  const type = typeText === undefined ? "classification" : parseDatasetType(typeText, typeLocation);
+  const nshardsPath = `${split}/nshards.txt`;
+  const nshardsText = await readMetadata(location, nshardsPath, true, signal);
+  const nshards = parseShardCount(nshardsText, location.locate(nshardsPath));
+  const typeText = await readMetadata(location, "dataset_type.txt", false, signal);
+  const type = typeText === undefined
+    ? "classification"
+    : parseDatasetType(typeText, location.locate("dataset_type.txt"));
   let classnames: string[] | undefined;
   let templates: string[] | undefined;
   if (type !== "retrieval") {
     // Without dataset_type.txt the task may still be retrieval (decided by the dataset's name),
     // so the class files are optional then; a declared (multi-label) classification needs them.
-    const read = typeText === undefined ? readTextIfExists : readText;
-    const classText = await read(joinLocation(root, "classnames.txt"), { signal });
-    const templateText = await read(
-      joinLocation(root, "zeroshot_classification_templates.txt"),
-      { signal },
+    const required = typeText !== undefined;
+    const classText = await readMetadata(location, "classnames.txt", required, signal);
+    const templateText = await readMetadata(
+      location,
+      "zeroshot_classification_templates.txt",
+      required,
+      signal,
     );
     classnames = classText === undefined ? undefined : splitTextLines(classText);
     templates = templateText === undefined ? undefined : splitTextLines(templateText);
   }
-  const shardUrls = Array.from(
-    { length: nshards },
-    (_, index) => joinLocation(root, `${split}/${index}.tar`),
-  );
   return new ShardedWebDataset(
-    root,
+    location,
     split,
     type,
     typeText !== undefined,
-    shardUrls,
+    nshards,
     classnames,
     templates,
     options.maxMemberSize,
   );
+}
+
+/** Reads a small metadata file; `undefined` when it is missing and not `required`. */
+async function readMetadata(
+  location: DatasetLocation,
+  relativePath: string,
+  required: true,
+  signal: AbortSignal | undefined,
+): Promise<string>;
+async function readMetadata(
+  location: DatasetLocation,
+  relativePath: string,
+  required: boolean,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined>;
+async function readMetadata(
+  location: DatasetLocation,
+  relativePath: string,
+  required: boolean,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  const where = location.locate(relativePath);
+  const opened = await location.open(relativePath, { signal });
+  if (opened.kind === "missing") {
+    if (!required) return undefined;
+    throw new DatasetError(`${where}: not found (${opened.reason})`, { path: where });
+  }
+  return await readStreamText(where, opened.stream);
 }
 
 /**
@@ -152,19 +192,23 @@ export function splitTextLines(text: string): string[] {
 
 /** `ShardedWebDataset`: the {@linkcode WebDataset} that {@linkcode openWebDataset} returns. */
 class ShardedWebDataset implements WebDataset {
-  readonly nshards: number;
+  readonly root: string;
+  readonly shardUrls: readonly string[];
+  readonly #shardPaths: readonly string[];
 
   constructor(
-    readonly root: string,
+    private readonly location: DatasetLocation,
     readonly split: string,
     readonly type: WebDatasetType,
     readonly typeDeclared: boolean,
-    readonly shardUrls: readonly string[],
+    readonly nshards: number,
     readonly classnames: readonly string[] | undefined,
     readonly templates: readonly string[] | undefined,
     private readonly maxMemberSize: number | undefined,
   ) {
-    this.nshards = shardUrls.length;
+    this.root = location.root;
+    this.#shardPaths = Array.from({ length: nshards }, (_, index) => `${split}/${index}.tar`);
+    this.shardUrls = this.#shardPaths.map((path) => location.locate(path));
   }
 
   async *samples(options: SampleReadOptions = {}): AsyncGenerator<Sample> {
@@ -174,10 +218,14 @@ class ShardedWebDataset implements WebDataset {
       throw new RangeError(`limit must be a non-negative integer, got ${options.limit}`);
     }
     let remaining = limit;
-    for (const url of this.shardUrls) {
+    for (const [index, url] of this.shardUrls.entries()) {
       if (remaining === 0) return;
       signal?.throwIfAborted();
-      const bytes = await openByteStream(url, { signal });
+      const opened = await this.location.open(this.#shardPaths[index], { signal });
+      if (opened.kind === "missing") {
+        throw new DatasetError(`${url}: not found (${opened.reason})`, { path: url });
+      }
+      const bytes = opened.stream;
       const entries = new TarEntryStream({ source: url, maxMemberSize: this.maxMemberSize });
       const grouped = new SampleStream({ source: url });
       const pipes = [

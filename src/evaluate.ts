@@ -7,7 +7,10 @@
  */
 
 import { basename, resolve } from "node:path";
-import type { EvalPlan } from "./config.ts";
+import type { EvalPlan, ModelSpec } from "./config.ts";
+import { type DownloadProgress, DownloadProgressReporter } from "./hub/download_progress.ts";
+import { resolveDataset } from "./hub/resolve_dataset.ts";
+import { resolveModel } from "./hub/resolve_model.ts";
 import { openWebDataset, type WebDataset } from "./dataset.ts";
 import { ClipbenchError, UsageError } from "./errors.ts";
 import { ClipModel } from "./model.ts";
@@ -65,15 +68,21 @@ export interface RunHooks {
 }
 
 /** The dataset location for one dataset name: `{dataset}` in the root replaced by the name. */
-export function datasetLocation(plan: EvalPlan, dataset: string): string {
-  if (!plan.datasetRoot) {
-    throw new UsageError(
-      `no dataset root for '${dataset}': give --dataset-root <folder or URL> (it may contain ` +
-        `{dataset}); downloading datasets from the ModelScope or Hugging Face hubs is not ` +
-        `supported yet`,
-    );
+export function datasetLocation(plan: EvalPlan, dataset: string): string | undefined {
+  return plan.datasetRoot?.replaceAll("{dataset}", dataset);
+}
+
+/**
+ * The name a model's results are filed under, as evalscope names them: the last part of a hub
+ * id, or the base name of a local folder.
+ */
+export function modelResultName(id: string): string {
+  try {
+    if (Deno.statSync(id).isDirectory) return basename(resolve(id));
+  } catch {
+    // Not a local folder: a hub id.
   }
-  return plan.datasetRoot.replaceAll("{dataset}", dataset);
+  return id.replace(/[\\/]+$/, "").split("/").pop() ?? id;
 }
 
 /**
@@ -115,15 +124,16 @@ export async function runEvaluations(
     classnames: plan.classnamesFile ? await readClassnamesFile(plan.classnamesFile) : undefined,
     templates: plan.templatesFile ? await readTemplatesFile(plan.templatesFile) : undefined,
   };
-  for (const modelDir of plan.models) {
-    const modelName = basename(resolve(modelDir));
+  const progress = new DownloadProgressReporter({ interactive, quiet: plan.quiet });
+  for (const spec of plan.models) {
+    const modelName = modelResultName(spec.id);
     // Loaded on the first dataset that is not skipped; a load failure fails the model's rest.
     let model: ClipModel | undefined;
     let loadError: unknown;
     try {
       for (const datasetName of plan.datasets) {
         const fail = (error: unknown) => {
-          failures.push({ model: modelDir, dataset: datasetName, error });
+          failures.push({ model: spec.id, dataset: datasetName, error });
           log(`error: ${modelName} / ${datasetName}: ${(error as Error).message}`);
         };
         if (loadError !== undefined) {
@@ -132,14 +142,14 @@ export async function runEvaluations(
         }
         try {
           // The metadata decides the task, hence the result file --skip-existing looks for.
-          const opened = await openDataset(plan, datasetName, hooks.signal);
+          const opened = await openDataset(plan, datasetName, { signal: hooks.signal, progress });
           const existing = resultPath(plan.outputDir, modelName, datasetName, opened.task);
           if (plan.skipExisting && await exists(existing)) {
             log(`skip ${modelName} / ${datasetName}: ${existing} exists`);
             continue;
           }
           try {
-            model ??= await ClipModel.load(modelDir, {
+            model ??= await ClipModel.load(await modelFolder(plan, spec, progress, hooks.signal), {
               threads: plan.threads,
               dtype: plan.dtype,
               preprocess: plan.preprocess,
@@ -150,11 +160,15 @@ export async function runEvaluations(
             loadError = error;
             throw error;
           }
-          const result = await evaluateOpened(plan, model, datasetName, opened, prompts, {
-            log,
-            interactive,
-            signal: hooks.signal,
-          });
+          // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
+          const result = {
+            ...await evaluateOpened(plan, model, datasetName, opened, prompts, {
+              log,
+              interactive,
+              signal: hooks.signal,
+            }),
+            model: modelName,
+          };
           log(`wrote ${await writeResult(plan.outputDir, result)}`);
           results.push(result);
         } catch (error) {
@@ -184,17 +198,63 @@ type OpenedDataset =
 async function openDataset(
   plan: EvalPlan,
   datasetName: string,
-  signal?: AbortSignal,
+  hooks: { signal?: AbortSignal; progress: DownloadProgress },
 ): Promise<OpenedDataset> {
-  const location = datasetLocation(plan, datasetName);
+  const { signal } = hooks;
+  const root = datasetLocation(plan, datasetName);
   if (datasetName === CUSTOM_DATASET) {
+    if (root === undefined) {
+      throw new UsageError(
+        `the custom dataset needs --dataset-root: the folder holding ${CUSTOM_QUERIES_FILE}`,
+      );
+    }
     if (plan.task === "zeroshot_classification") {
       throw new UsageError(`the custom dataset (${CUSTOM_QUERIES_FILE}) is a retrieval dataset`);
     }
-    return { dataset: await openCustomDataset(location), task: "zeroshot_retrieval", location };
+    return {
+      dataset: await openCustomDataset(root),
+      task: "zeroshot_retrieval",
+      location: root,
+    };
   }
-  const dataset = await openWebDataset(location, { split: plan.split, signal });
+  let dataset: WebDataset;
+  let location: string;
+  if (root !== undefined) {
+    dataset = await openWebDataset(root, { split: plan.split, signal });
+    location = root;
+  } else {
+    const resolved = await resolveDataset(datasetName, {
+      hub: plan.hub,
+      endpoint: plan.endpoint,
+      offline: plan.offline,
+      cacheDir: plan.cacheDir,
+      split: plan.split,
+      progress: hooks.progress,
+      signal,
+    });
+    dataset = await openWebDataset(resolved.location, { split: resolved.split, signal });
+    location = `${resolved.repository.label} (${resolved.mode})`;
+  }
   return { dataset, task: chooseTask(plan, datasetName, dataset), location } as OpenedDataset;
+}
+
+/** The local folder of a model: the folder itself, or the hub snapshot it resolves to. */
+async function modelFolder(
+  plan: EvalPlan,
+  spec: ModelSpec,
+  progress: DownloadProgress,
+  signal?: AbortSignal,
+): Promise<string> {
+  const resolved = await resolveModel(spec.id, {
+    hub: spec.hub ?? plan.hub,
+    revision: spec.revision ?? plan.revision,
+    endpoint: plan.endpoint,
+    offline: plan.offline,
+    dtype: plan.dtype,
+    progress,
+    signal,
+  });
+  return resolved.dir;
 }
 
 async function evaluateOpened(

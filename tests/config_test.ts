@@ -41,7 +41,9 @@ function usageError(pattern: RegExp) {
 
 Deno.test("config: an evalscope task_cfg maps onto the plan", () => {
   const plan = completePlan(planFromTaskConfig(EVALSCOPE_CONFIG, "cfg.json"));
-  assert.deepEqual(plan.models, ["models/tiny-clip"]);
+  assert.deepEqual(plan.models, [{ id: "models/tiny-clip", revision: undefined, hub: undefined }]);
+  assert.equal(plan.hub, "modelscope"); // evalscope's default hub
+  assert.equal(plan.offline, false);
   assert.deepEqual(plan.datasets, ["muge", "flickr8k"]);
   assert.equal(plan.datasetRoot, "data/{dataset}");
   assert.equal(plan.batchSize, 64);
@@ -89,6 +91,10 @@ Deno.test("config: wrong types and values are errors naming the key", () => {
   assert.throws(bad({ verbose: "yes" }), usageError(/eval\.verbose must be true or false/));
   assert.throws(bad({ dataset_name: [] }), usageError(/dataset_name must be a non-empty list/));
   assert.throws(bad({ models: [{ revision: "main" }] }), usageError(/models\[0\]\.model_name/));
+  assert.throws(
+    bad({ models: [{ model_name: "org/m", hub: "github" }] }),
+    usageError(/models\[0\]\.hub must be modelscope or huggingface/),
+  );
   assert.throws(bad({ task: "image_caption" }), usageError(/not supported by clipbench/));
   assert.throws(
     bad({ task: "retrieval" }),
@@ -105,6 +111,19 @@ Deno.test("config: wrong types and values are errors naming the key", () => {
     () => planFromTaskConfig(backend, "cfg.json"),
     usageError(/eval_backend must be "RAGEval"/),
   );
+});
+
+Deno.test("config: per-model hub and revision, as evalscope's models entries carry them", () => {
+  const config = cloneConfig();
+  config.eval_config.eval.models = [
+    { model_name: "Xenova/clip-vit-base-patch32", hub: "huggingface", revision: "v1" },
+    { model_name: "AI-ModelScope/clip" },
+  ];
+  const plan = completePlan(planFromTaskConfig(config, "cfg.json"));
+  assert.deepEqual(plan.models, [
+    { id: "Xenova/clip-vit-base-patch32", hub: "huggingface", revision: "v1" },
+    { id: "AI-ModelScope/clip", hub: undefined, revision: undefined },
+  ]);
 });
 
 Deno.test("config: null limit and a single dataset string are accepted, as evalscope allows", () => {
@@ -192,7 +211,7 @@ Deno.test("cli: flags build a plan and override a config file", async () => {
     "round",
   ]);
   assert.ok(plan !== "help");
-  assert.deepEqual(plan.models, ["m1", "m2"]);
+  assert.deepEqual(plan.models, [{ id: "m1" }, { id: "m2" }]);
   assert.deepEqual(plan.datasets, ["d1", "d2"]);
   assert.equal(plan.batchSize, 32);
   assert.equal(plan.limit, 10);

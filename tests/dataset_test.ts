@@ -2,21 +2,29 @@
  * Tests of the dataset reader and its byte source, over real files and real HTTP: the
  * datasets under tests/data/tar/ (made by tools/vectors/make_tar_vectors.py), read from disk
  * and from a `Deno.serve` server on 127.0.0.1 that serves the same folder and can answer 404,
- * 500, or close a connection in the middle of a body.
+ * 429, 500, honour `Range`, redirect, stall, or close a connection in the middle of a body.
+ * Retries wait on a recording clock, so the backoff is checked without being slept.
  */
 
 import assert from "node:assert/strict";
 import {
+  type DatasetLocation,
+  type HttpOptions,
+  httpRequest,
   isHttpUrl,
   joinLocation,
+  locationAt,
   locationExists,
   openByteStream,
+  openFile,
   readText,
   readTextIfExists,
+  type RetryEvent,
 } from "../src/byte_source.ts";
 import { openWebDataset, splitTextLines, type WebDataset } from "../src/dataset.ts";
 import { DatasetError } from "../src/errors.ts";
 import { imageField, labelField, type Sample } from "../src/webdataset.ts";
+import type { RetryClock } from "../src/hub/retry.ts";
 
 const DATA_DIR = new URL("./data/tar/", import.meta.url).pathname;
 const CLASSIFICATION = `${DATA_DIR}wds_classification`;
@@ -57,6 +65,16 @@ interface ServerBehaviour {
   cutAfter?: Record<string, number>;
   /** Paths whose body stalls after this many bytes until the client goes away. */
   stallAfter?: Record<string, number>;
+  /** Paths whose first `times` answers are `status` (with `Retry-After` when given). */
+  failFirst?: Record<string, { status: number; times: number; retryAfter?: string }>;
+  /** Paths whose first answer stops after this many bytes (later ones are whole). */
+  cutOnceAfter?: Record<string, number>;
+  /** Paths whose first answer stalls after this many bytes (later ones are whole). */
+  stallOnceAfter?: Record<string, number>;
+  /** Answer `Range: bytes=N-` requests with 206 (otherwise they get the whole file, 200). */
+  honourRange?: boolean;
+  /** Paths answered with a redirect to this URL (absolute, or a path on the same server). */
+  redirect?: Record<string, string>;
 }
 
 interface TestServer {
@@ -64,25 +82,52 @@ interface TestServer {
   origin: string;
   /** Paths requested so far, in order, e.g. "/wds_classification/test/0.tar". */
   requests: string[];
+  /** The `Range` and `Authorization` headers of each request, in the same order. */
+  headers: { range: string | null; authorization: string | null }[];
   close(): Promise<void>;
 }
 
 function serveFolder(folder: string, behaviour: ServerBehaviour = {}): TestServer {
   const requests: string[] = [];
+  const seenHeaders: TestServer["headers"] = [];
+  const answered = new Map<string, number>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
     const path = decodeURIComponent(new URL(request.url).pathname);
     requests.push(path);
+    seenHeaders.push({
+      range: request.headers.get("range"),
+      authorization: request.headers.get("authorization"),
+    });
     const relative = path.slice(1);
+    const count = answered.get(relative) ?? 0;
+    answered.set(relative, count + 1);
     if (behaviour.notFound?.includes(relative)) return new Response("gone", { status: 404 });
     if (behaviour.fail?.includes(relative)) return new Response("broken", { status: 500 });
-    let bytes: Uint8Array<ArrayBuffer>;
+    const target = behaviour.redirect?.[relative];
+    if (target !== undefined) {
+      return new Response(null, { status: 302, headers: { location: target } });
+    }
+    const failFirst = behaviour.failFirst?.[relative];
+    if (failFirst !== undefined && count < failFirst.times) {
+      const headers: Record<string, string> = failFirst.retryAfter === undefined
+        ? {}
+        : { "retry-after": failFirst.retryAfter };
+      return new Response("not now", { status: failFirst.status, headers });
+    }
+    let whole: Uint8Array<ArrayBuffer>;
     try {
-      bytes = await Deno.readFile(`${folder}/${relative}`);
+      whole = await Deno.readFile(`${folder}/${relative}`);
     } catch {
       return new Response("no such file", { status: 404 });
     }
-    const headers = { "content-length": String(bytes.length) };
-    const stall = behaviour.stallAfter?.[relative];
+    const range = /^bytes=([0-9]+)-$/.exec(request.headers.get("range") ?? "");
+    const start = behaviour.honourRange && range !== null ? Number(range[1]) : 0;
+    const bytes = whole.slice(start);
+    const headers: Record<string, string> = { "content-length": String(bytes.length) };
+    if (start > 0) headers["content-range"] = `bytes ${start}-${whole.length - 1}/${whole.length}`;
+    const status = start > 0 ? 206 : 200;
+    const stallOnce = count === 0 ? behaviour.stallOnceAfter?.[relative] : undefined;
+    const stall = behaviour.stallAfter?.[relative] ?? stallOnce;
     if (stall !== undefined) {
       return new Response(
         new ReadableStream({
@@ -91,11 +136,12 @@ function serveFolder(folder: string, behaviour: ServerBehaviour = {}): TestServe
             controller.enqueue(bytes.slice(0, stall));
           },
         }),
-        { headers },
+        { status, headers },
       );
     }
-    const cut = behaviour.cutAfter?.[relative];
-    if (cut === undefined) return new Response(bytes, { headers });
+    const cutOnce = count === 0 ? behaviour.cutOnceAfter?.[relative] : undefined;
+    const cut = behaviour.cutAfter?.[relative] ?? cutOnce;
+    if (cut === undefined) return new Response(bytes, { status, headers });
     // Announce the full length, send `cut` bytes, then end: the server drops the connection.
     return new Response(
       new ReadableStream({
@@ -104,14 +150,38 @@ function serveFolder(folder: string, behaviour: ServerBehaviour = {}): TestServe
           controller.close();
         },
       }),
-      { headers },
+      { status, headers },
     );
   });
   return {
     origin: `http://127.0.0.1:${server.addr.port}`,
     requests,
+    headers: seenHeaders,
     close: () => server.shutdown(),
   };
+}
+
+/** A clock whose sleeps return at once and are recorded (milliseconds). */
+function recordingClock(): RetryClock & { slept: number[] } {
+  const slept: number[] = [];
+  return {
+    slept,
+    sleep: (ms) => {
+      slept.push(ms);
+      return Promise.resolve();
+    },
+    random: () => 0.5,
+    now: () => Date.parse("2024-01-01T00:00:00Z"),
+  };
+}
+
+/** HTTP options with the recording clock and a log of retries. */
+function fastHttp(extra: Omit<HttpOptions, "clock" | "onRetry"> = {}): HttpOptions & {
+  clock: ReturnType<typeof recordingClock>;
+  retries: RetryEvent[];
+} {
+  const retries: RetryEvent[] = [];
+  return { ...extra, clock: recordingClock(), retries, onRetry: (event) => retries.push(event) };
 }
 
 async function withServer(
@@ -405,7 +475,8 @@ Deno.test("over HTTP: a missing shard and a failing server are DatasetErrors nam
   await withServer(
     { notFound: ["wds_classification/test/1.tar"], fail: ["wds_retrieval/dataset_type.txt"] },
     async (server) => {
-      const dataset = await openWebDataset(`${server.origin}/wds_classification`);
+      const http = fastHttp();
+      const dataset = await openWebDataset(`${server.origin}/wds_classification`, { http });
       const seen: string[] = [];
       await rejectsWith(
         (async () => {
@@ -417,22 +488,39 @@ Deno.test("over HTTP: a missing shard and a failing server are DatasetErrors nam
         },
       );
       assert.deepEqual(seen, ["s0000000", "s0000001", "s0000002"]);
+      // 404 is an answer, not a failure: never retried.
+      assert.equal(server.requests.filter((p) => p.endsWith("test/1.tar")).length, 1);
+      assert.equal(http.retries.length, 0);
       await rejectsWith(
-        locationExists(`${server.origin}/wds_retrieval/dataset_type.txt`),
-        (error) => assert.match(error.message, /HTTP 500/),
+        locationExists(`${server.origin}/wds_retrieval/dataset_type.txt`, { http }),
+        (error) => assert.match(error.message, /HTTP 500 .*\(6 attempts\)/),
+      );
+      // The default policy: 5 retries, waits of 1, 2, 4, 8, 16 s less a random half (0.5 here).
+      assert.deepEqual(http.clock.slept, [750, 1500, 3000, 6000, 12000]);
+      assert.deepEqual(
+        http.retries.map((r) => r.reason),
+        Array(5).fill("HTTP 500 Internal Server Error"),
       );
       // A 500 for dataset_type.txt is not taken for "no such file".
-      await rejectsWith(openWebDataset(`${server.origin}/wds_retrieval`), (error) => {
+      await rejectsWith(openWebDataset(`${server.origin}/wds_retrieval`, { http }), (error) => {
         assert.equal(error.path, `${server.origin}/wds_retrieval/dataset_type.txt`);
         assert.match(error.message, /HTTP 500/);
       });
+      await rejectsWith(
+        locationExists(`${server.origin}/wds_retrieval/dataset_type.txt`, {
+          http: { ...http, retry: false },
+        }),
+        (error) => assert.doesNotMatch(error.message, /attempts/),
+      );
     },
   );
 });
 
 Deno.test("over HTTP: a connection closed mid-body is a DatasetError with URL and offset", async () => {
+  // The server cuts every answer at byte 700 and ignores Range: resuming makes no progress.
   await withServer({ cutAfter: { "wds_classification/test/1.tar": 700 } }, async (server) => {
-    const dataset = await openWebDataset(`${server.origin}/wds_classification`);
+    const http = fastHttp();
+    const dataset = await openWebDataset(`${server.origin}/wds_classification`, { http });
     const seen: string[] = [];
     await rejectsWith(
       (async () => {
@@ -441,10 +529,213 @@ Deno.test("over HTTP: a connection closed mid-body is a DatasetError with URL an
       (error) => {
         assert.equal(error.path, dataset.shardUrls[1]);
         assert.equal(error.offset, 700);
-        assert.match(error.message, /after 700 of 10240 bytes/);
+        assert.match(error.message, /after 700 of 10240 bytes.*\(6 attempts\)/);
       },
     );
     assert.deepEqual(seen, ["s0000000", "s0000001", "s0000002"]);
+    const shard = server.requests.flatMap((p, i) => p.endsWith("test/1.tar") ? [i] : []);
+    assert.equal(shard.length, 6);
+    assert.deepEqual(shard.map((i) => server.headers[i].range), [
+      null,
+      ...Array(5).fill("bytes=700-"),
+    ]);
+    assert.deepEqual(http.retries.map((r) => r.offset), [700, 700, 700, 700, 700]);
+  });
+});
+
+Deno.test("over HTTP: a cut transfer resumes with Range from the last byte", async () => {
+  const shard = "wds_classification/test/1.tar";
+  const expected = await Deno.readFile(`${DATA_DIR}${shard}`);
+  for (const honourRange of [true, false]) {
+    await withServer({ cutOnceAfter: { [shard]: 700 }, honourRange }, async (server) => {
+      const http = fastHttp();
+      const dataset = await openWebDataset(`${server.origin}/wds_classification`, { http });
+      checkClassificationSamples(await collect(dataset), dataset.shardUrls);
+      const requests = server.requests.flatMap((p, i) => p === `/${shard}` ? [i] : []);
+      assert.deepEqual(requests.map((i) => server.headers[i].range), [null, "bytes=700-"]);
+      assert.equal(http.retries.length, 1);
+      assert.match(http.retries[0].reason, /700 of 10240 bytes/);
+      // The bytes are the file's, whether the server answered 206 or (ignoring Range) 200.
+      const bytes = new Uint8Array(
+        await new Response(await openByteStream(`${server.origin}/${shard}`, { http }))
+          .arrayBuffer(),
+      );
+      assert.deepEqual(bytes, expected);
+    });
+  }
+});
+
+Deno.test("over HTTP: a stalled body is dropped after the idle timeout and resumed", async () => {
+  const shard = "wds_classification/test/1.tar";
+  await withServer({ stallOnceAfter: { [shard]: 1000 }, honourRange: true }, async (server) => {
+    const http = fastHttp({ idleTimeoutMs: 100 });
+    const dataset = await openWebDataset(`${server.origin}/wds_classification`, { http });
+    checkClassificationSamples(await collect(dataset), dataset.shardUrls);
+    assert.equal(http.retries.length, 1);
+    assert.match(http.retries[0].reason, /after 1000 of 10240 bytes: no data for 0.1 s/);
+    assert.equal(http.retries[0].offset, 1000);
+  });
+});
+
+Deno.test("over HTTP: 429 and 503 are retried, honouring Retry-After", async () => {
+  const nshards = "wds_classification/test/nshards.txt";
+  await withServer(
+    { failFirst: { [nshards]: { status: 429, times: 2, retryAfter: "3" } } },
+    async (server) => {
+      const http = fastHttp();
+      assert.equal(await readText(`${server.origin}/${nshards}`, { http }), "2\n");
+      assert.deepEqual(http.clock.slept, [3000, 3000]);
+      assert.deepEqual(http.retries.map((r) => r.reason), [
+        "HTTP 429 Too Many Requests",
+        "HTTP 429 Too Many Requests",
+      ]);
+    },
+  );
+  // An HTTP-date, 30 s after the recording clock's "now".
+  await withServer(
+    {
+      failFirst: {
+        [nshards]: { status: 503, times: 1, retryAfter: "Mon, 01 Jan 2024 00:00:30 GMT" },
+      },
+    },
+    async (server) => {
+      const http = fastHttp();
+      assert.equal(await readText(`${server.origin}/${nshards}`, { http }), "2\n");
+      assert.deepEqual(http.clock.slept, [30_000]);
+    },
+  );
+  // Without Retry-After: the exponential backoff.
+  await withServer({ failFirst: { [nshards]: { status: 502, times: 3 } } }, async (server) => {
+    const http = fastHttp();
+    assert.equal(await readText(`${server.origin}/${nshards}`, { http }), "2\n");
+    assert.deepEqual(http.clock.slept, [750, 1500, 3000]);
+  });
+  // A server asking for a longer pause than the policy allows: failed at once, saying so.
+  await withServer(
+    { failFirst: { [nshards]: { status: 429, times: 1, retryAfter: "3600" } } },
+    async (server) => {
+      const http = fastHttp();
+      await rejectsWith(readText(`${server.origin}/${nshards}`, { http }), (error) => {
+        assert.match(error.message, /HTTP 429 .*retry after 3600 s, longer than the 300 s/);
+      });
+      assert.deepEqual(http.clock.slept, []);
+    },
+  );
+  // A 4xx other than 408/429 is an answer: not retried.
+  await withServer({ failFirst: { [nshards]: { status: 403, times: 1 } } }, async (server) => {
+    const http = fastHttp();
+    await rejectsWith(readText(`${server.origin}/${nshards}`, { http }), (error) => {
+      assert.match(error.message, /HTTP 403 Forbidden$/);
+    });
+    assert.equal(server.requests.length, 1);
+  });
+});
+
+Deno.test("over HTTP: credentials stay on their origin across redirects", async () => {
+  await withServer({}, async (cdn) => {
+    const file = "wds_classification/test/nshards.txt";
+    await withServer(
+      { redirect: { "here.txt": `/${file}`, "away.txt": `${cdn.origin}/${file}` } },
+      async (hub) => {
+        const http: HttpOptions = { headers: { authorization: "Bearer secret" } };
+        assert.equal(await readText(`${hub.origin}/here.txt`, { http }), "2\n");
+        assert.equal(await readText(`${hub.origin}/away.txt`, { http }), "2\n");
+        assert.deepEqual(hub.headers.map((h) => h.authorization), Array(3).fill("Bearer secret"));
+        assert.deepEqual(cdn.headers.map((h) => h.authorization), [null]);
+        // manual: a redirect to another origin comes back as it is.
+        const manual = await httpRequest(
+          { url: `${hub.origin}/away.txt`, method: "HEAD", redirect: "manual" },
+          { http },
+        );
+        assert.equal(manual.response.status, 302);
+        assert.equal(manual.response.headers.get("location"), `${cdn.origin}/${file}`);
+        // ... while a relative one on the same origin is followed.
+        const relative = await httpRequest(
+          { url: `${hub.origin}/here.txt`, method: "HEAD", redirect: "manual" },
+          { http },
+        );
+        assert.equal(relative.response.status, 200);
+        assert.equal(relative.url, `${hub.origin}/${file}`);
+      },
+    );
+  });
+});
+
+Deno.test("over HTTP: a server that does not answer in time is retried, then named", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const connection of listener) accepted.push(connection);
+  })();
+  try {
+    const url = `http://127.0.0.1:${listener.addr.port}/ds/test/nshards.txt`;
+    const http = fastHttp({ requestTimeoutMs: 50, retry: { maxRetries: 2 } });
+    await rejectsWith(readText(url, { http }), (error) => {
+      assert.equal(error.path, url);
+      assert.match(error.message, /timed out \(no response within 0.05 s\) \(3 attempts\)/);
+    });
+    assert.equal(http.retries.length, 2);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const connection of accepted) connection.close();
+  }
+});
+
+Deno.test("reads can start at an offset, locally and over HTTP", async () => {
+  const shard = "wds_classification/test/0.tar";
+  const whole = await Deno.readFile(`${DATA_DIR}${shard}`);
+  const read = async (location: string, options: Parameters<typeof openFile>[1]) => {
+    const opened = await openFile(location, options);
+    assert.equal(opened.kind, "found");
+    if (opened.kind !== "found") throw new Error("unreachable");
+    assert.equal(opened.size, whole.length);
+    return new Uint8Array(await new Response(opened.stream).arrayBuffer());
+  };
+  assert.deepEqual(await read(`${DATA_DIR}${shard}`, { offset: 1000 }), whole.slice(1000));
+  for (const honourRange of [true, false]) {
+    await withServer({ honourRange }, async (server) => {
+      const url = `${server.origin}/${shard}`;
+      assert.deepEqual(await read(url, { offset: 1000 }), whole.slice(1000));
+      assert.deepEqual(await read(url, { offset: whole.length }), new Uint8Array());
+      assert.equal(server.headers[0].range, "bytes=1000-");
+    });
+  }
+  assert.equal((await openFile(`${DATA_DIR}nope`)).kind, "missing");
+  await assert.rejects(openFile(`${DATA_DIR}${shard}`, { offset: -1 }), RangeError);
+});
+
+Deno.test("a DatasetLocation maps relative paths onto any addressing scheme", async () => {
+  await withServer({}, async (server) => {
+    // Files addressed by a query parameter, the way ModelScope's API addresses them.
+    const base = `${server.origin}/wds_classification`;
+    const opened: string[] = [];
+    const location: DatasetLocation = {
+      root: "query-addressed",
+      locate: (path) => `${server.origin}/api?FilePath=${encodeURIComponent(path)}`,
+      open: (path, options) => {
+        opened.push(path);
+        return locationAt(base).open(path, options);
+      },
+    };
+    const dataset = await openWebDataset(location);
+    assert.equal(dataset.root, "query-addressed");
+    assert.deepEqual(dataset.shardUrls, [
+      `${server.origin}/api?FilePath=test%2F0.tar`,
+      `${server.origin}/api?FilePath=test%2F1.tar`,
+    ]);
+    checkClassificationSamples(await collect(dataset), dataset.shardUrls);
+    assert.deepEqual(opened, [
+      "test/nshards.txt",
+      "dataset_type.txt",
+      "classnames.txt",
+      "zeroshot_classification_templates.txt",
+      "test/0.tar",
+      "test/1.tar",
+    ]);
+    await rejectsWith(openWebDataset(location, { split: "train" }), (error) => {
+      assert.equal(error.path, `${server.origin}/api?FilePath=train%2Fnshards.txt`);
+    });
   });
 });
 
@@ -452,10 +743,13 @@ Deno.test("over HTTP: connection refused names the URL", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  await rejectsWith(openWebDataset(`http://127.0.0.1:${port}/ds`), (error) => {
+  const http = fastHttp();
+  await rejectsWith(openWebDataset(`http://127.0.0.1:${port}/ds`, { http }), (error) => {
     assert.equal(error.path, `http://127.0.0.1:${port}/ds/test/nshards.txt`);
-    assert.match(error.message, /request failed/);
+    assert.match(error.message, /request failed.*\(6 attempts\)/);
   });
+  assert.equal(http.retries.length, 5);
+  assert.match(http.retries[0].reason, /^request failed: /);
 });
 
 Deno.test("an abort signal stops the iteration with its reason", async () => {

@@ -1,0 +1,142 @@
+/**
+ * Progress of hub downloads on stderr, in the style of src/progress.ts: on a terminal a redrawn
+ * bar with bytes, bytes/s and ETA; otherwise a plain line every `lineIntervalSeconds` and one
+ * when each file is done; nothing with `quiet`.
+ *
+ * ```
+ * onnx/model.onnx  [##########..............]  12.6/31.2 MB  4.2 MB/s  ETA 0:04
+ * downloaded onnx/model.onnx: 31.2 MB in 7 s (4.5 MB/s)
+ * ```
+ *
+ * @module
+ */
+
+/** Receives the progress of downloads (one {@linkcode DownloadTracker} per file). */
+export interface DownloadProgress {
+  /**
+   * A file starts (or resumes) downloading.
+   *
+   * @param file The file's path in its repository.
+   * @param total Its size in bytes, when known.
+   * @param resumedFrom Bytes already on disk from an interrupted download.
+   */
+  begin(file: string, total: number | undefined, resumedFrom: number): DownloadTracker;
+}
+
+/** The progress of one file. */
+export interface DownloadTracker {
+  /** `bytes` more have arrived. */
+  advance(bytes: number): void;
+  /** The file is complete (or the download gave up). */
+  finish(): void;
+}
+
+/** Progress that goes nowhere. */
+export const SILENT_PROGRESS: DownloadProgress = {
+  begin: () => ({ advance() {}, finish() {} }),
+};
+
+/** Options of {@linkcode DownloadProgressReporter}. */
+export interface DownloadProgressOptions {
+  /** Draw a bar (on a terminal) or print lines. */
+  readonly interactive: boolean;
+  /** Print nothing. */
+  readonly quiet?: boolean;
+  /** Seconds between plain lines for a long download (default 10). */
+  readonly lineIntervalSeconds?: number;
+  /** Where text goes (default stderr). */
+  readonly write?: (text: string) => void;
+  /** Clock in milliseconds (default `performance.now`). */
+  readonly now?: () => number;
+}
+
+const encoder = new TextEncoder();
+
+/** Bytes as B, kB, MB or GB (powers of 1000, one decimal). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** Reports downloads on stderr (or `write`). */
+export class DownloadProgressReporter implements DownloadProgress {
+  readonly #options: DownloadProgressOptions;
+  readonly #write: (text: string) => void;
+  readonly #now: () => number;
+
+  /**
+   * A reporter writing to stderr (or `options.write`).
+   *
+   * @param options Terminal or plain, quiet, output sink, clock.
+   */
+  constructor(options: DownloadProgressOptions) {
+    this.#options = options;
+    this.#write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Starts reporting one file. */
+  begin(file: string, total: number | undefined, resumedFrom: number): DownloadTracker {
+    const options = this.#options;
+    const write = this.#write;
+    const now = this.#now;
+    const start = now();
+    const interval = options.interactive ? 100 : (options.lineIntervalSeconds ?? 10) * 1000;
+    let received = resumedFrom;
+    let lastDraw = start;
+    let finished = false;
+    const line = (): string => {
+      const seconds = (now() - start) / 1000;
+      const rate = seconds > 0 ? (received - resumedFrom) / seconds : 0;
+      const parts = [file];
+      if (total !== undefined && total > 0) {
+        if (options.interactive) {
+          const width = 24;
+          const filled = Math.round(Math.min(1, received / total) * width);
+          parts.push(`[${"#".repeat(filled)}${".".repeat(width - filled)}]`);
+        }
+        parts.push(`${formatBytes(received)}/${formatBytes(total)}`);
+        parts.push(`${formatBytes(rate)}/s`);
+        parts.push(`ETA ${formatDuration(rate > 0 ? (total - received) / rate : NaN)}`);
+      } else {
+        parts.push(formatBytes(received), `${formatBytes(rate)}/s`);
+      }
+      if (resumedFrom > 0) parts.push(`resumed at ${formatBytes(resumedFrom)}`);
+      return parts.join("  ");
+    };
+    return {
+      advance(bytes: number) {
+        received += bytes;
+        if (options.quiet || finished) return;
+        const time = now();
+        if (time - lastDraw < interval) return;
+        lastDraw = time;
+        write(options.interactive ? `\r\x1b[2K${line()}` : `${line()}\n`);
+      },
+      finish() {
+        if (finished) return;
+        finished = true;
+        if (options.quiet) return;
+        const seconds = (now() - start) / 1000;
+        const rate = seconds > 0 ? (received - resumedFrom) / seconds : 0;
+        const summary = `downloaded ${file}: ${formatBytes(received)} in ${
+          Math.round(seconds)
+        } s (${formatBytes(rate)}/s)`;
+        write(options.interactive ? `\r\x1b[2K${summary}\n` : `${summary}\n`);
+      },
+    };
+  }
+}
