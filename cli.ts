@@ -21,6 +21,7 @@ import {
 } from "./src/config.ts";
 import { ClipbenchError, UsageError } from "./src/errors.ts";
 import { MODEL_DTYPES } from "./src/model_files.ts";
+import { GRAPH_OPTIMIZATION_LEVELS } from "./src/onnx_session.ts";
 import { parseHubName } from "./src/hub/hub_settings.ts";
 import { listDatasets } from "./src/dataset_list.ts";
 import { runEvaluations } from "./src/evaluate.ts";
@@ -65,8 +66,10 @@ Flags:
   --task TASK             auto (default: dataset_type.txt, then the dataset name),
                           zeroshot_classification or zeroshot_retrieval
   --batch-size N          images and prompts per batch (default: 128)
-  --num-workers N         evalscope's num_workers; accepted for compatibility (decoding and
-                          inference currently both run on the main thread)
+  --num-workers N         decoding workers (evalscope's num_workers); default min(cores, 4);
+                          0 decodes on the main thread
+  --inference-worker      run image inference in a worker of its own (costs a second copy of
+                          the image graph; helps when reading is slow)
   --limit N               score only the first N samples of each dataset, in shard order
   --output-dir DIR        where result files go (default: outputs)
   --skip-existing         skip a model/dataset pair whose result file already exists
@@ -100,7 +103,13 @@ Flags:
                           (open_clip / torchvision CenterCrop)
   --text-cleaning MODE    open_clip (HTML-unescape texts as open_clip does; default for clip and
                           mobileclip models) or none (as Hugging Face tokenizers do)
-  --threads N             onnxruntime intra-op threads (default: 0 = onnxruntime decides)
+  --threads N             onnxruntime intra-op threads (default: 0 = one per core)
+  --graph-opt LEVEL       onnxruntime graph optimisation: disabled, basic, extended, all
+                          (default)
+  --no-arena              disable onnxruntime's CPU memory arena
+  --device DEVICE         cpu (default) or cuda (needs onnxruntime-node's CUDA libraries)
+  --no-cache              do not read or write the classifier cache (text-tower results, kept
+                          under --cache-dir or ~/.cache/clipbench, keyed by model and prompts)
   -h, --help              this help
 `;
 
@@ -207,6 +216,11 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     revision: { type: "string" },
     endpoint: { type: "string" },
     offline: { type: "boolean" },
+    "inference-worker": { type: "boolean" },
+    "graph-opt": { type: "string" },
+    "no-arena": { type: "boolean" },
+    device: { type: "string" },
+    "no-cache": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return "help";
@@ -263,6 +277,14 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     revision: option("revision", text),
     endpoint: option("endpoint", text),
     offline: values.offline || isTruthy(Deno.env.get("HF_HUB_OFFLINE")) ? true : undefined,
+    inferenceWorker: values["inference-worker"] ? true : undefined,
+    graphOptimizationLevel: option(
+      "graph-opt",
+      (v, flag) => parseChoice(v, flag, GRAPH_OPTIMIZATION_LEVELS),
+    ),
+    memoryArena: values["no-arena"] ? false : undefined,
+    device: option("device", (v, flag) => parseChoice(v, flag, ["cpu", "cuda"] as const)),
+    noCache: values["no-cache"] ? true : undefined,
   };
   const merged = { ...fromFile };
   for (const [key, value] of Object.entries(flags)) {

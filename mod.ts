@@ -60,6 +60,26 @@ export {
   type TokenizedBatch,
 } from "./src/tokenizer.ts";
 export { type SessionSettings, TextTower, VisionTower } from "./src/encoder.ts";
+export {
+  availableExecutionProviders,
+  type ExecutionProvider,
+  GRAPH_OPTIMIZATION_LEVELS,
+  type GraphOptimizationLevel,
+} from "./src/onnx_session.ts";
+export {
+  type EmbeddingBatch,
+  imageEmbeddingBatches,
+  type ImageEmbeddingOptions,
+  type PipelineOptions,
+} from "./src/pipeline/image_embeddings.ts";
+export { defaultNumWorkers } from "./src/pipeline/core_split.ts";
+export {
+  type CachedClassifier,
+  type ClassifierCacheOptions,
+  type ClassifierWeights,
+  defaultCacheDir,
+} from "./src/classifier_cache.ts";
+export { type ImageBatch, imageBatches, type ImageBatchOptions } from "./src/image_batches.ts";
 export { DTYPE_SUFFIXES, isModelDtype, MODEL_DTYPES, type ModelDtype } from "./src/model_files.ts";
 export { type ModelFamily, modelFamily, type ModelFamilyName } from "./src/model_family.ts";
 export {
@@ -126,6 +146,8 @@ export {
   evaluateZeroShotClassification,
   type ZeroShotClassificationOptions,
   type ZeroShotClassificationResult,
+  zeroShotClassifier,
+  type ZeroShotClassifierOptions,
 } from "./tasks/zeroshot_classification.ts";
 export {
   DEFAULT_RECALL_K,

@@ -32,6 +32,7 @@ import { UsageError } from "./errors.ts";
 import type { HubName } from "./hub/hub_settings.ts";
 import { parseHubName } from "./hub/hub_settings.ts";
 import type { ModelDtype } from "./model_files.ts";
+import type { ExecutionProvider, GraphOptimizationLevel } from "./onnx_session.ts";
 import type { CropRounding, PreprocessMode } from "./preprocess.ts";
 import type { TextCleaning } from "./tokenizer.ts";
 
@@ -73,8 +74,18 @@ export interface EvalPlan {
   task: TaskChoice;
   /** Images and prompts per batch. */
   batchSize: number;
-  /** Decoding workers requested (evalscope's `num_workers`). */
-  numWorkers: number;
+  /** Decoding workers (evalscope's `num_workers`); undefined = by core count, 0 = in-process. */
+  numWorkers?: number;
+  /** Run image inference in a worker of its own. */
+  inferenceWorker: boolean;
+  /** onnxruntime graph optimisation level. */
+  graphOptimizationLevel: GraphOptimizationLevel;
+  /** onnxruntime's CPU memory arena. */
+  memoryArena: boolean;
+  /** Execution provider. */
+  device: ExecutionProvider;
+  /** Neither read nor write the classifier cache. */
+  noCache: boolean;
   /** Score only the first `limit` samples of each dataset. */
   limit?: number;
   /** Results go to `<outputDir>/<model>/<dataset>_<task>.json`. */
@@ -116,7 +127,11 @@ export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   hub: "modelscope",
   offline: false,
   batchSize: 128,
-  numWorkers: 1,
+  inferenceWorker: false,
+  graphOptimizationLevel: "all",
+  memoryArena: true,
+  device: "cpu",
+  noCache: false,
   outputDir: "outputs",
   skipExisting: false,
   quiet: false,

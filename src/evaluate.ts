@@ -151,6 +151,9 @@ export async function runEvaluations(
           try {
             model ??= await ClipModel.load(await modelFolder(plan, spec, progress, hooks.signal), {
               threads: plan.threads,
+              graphOptimizationLevel: plan.graphOptimizationLevel,
+              memoryArena: plan.memoryArena,
+              executionProvider: plan.device,
               dtype: plan.dtype,
               preprocess: plan.preprocess,
               cropRounding: plan.cropRounding,
@@ -280,6 +283,8 @@ async function evaluateOpened(
     batchSize: plan.batchSize,
     limit: plan.limit,
     maxSkippedFraction: plan.maxSkippedFraction,
+    numWorkers: plan.numWorkers,
+    inferenceWorker: plan.inferenceWorker,
     onProgress: (p: EvaluationProgress) => progress.update(p),
     signal,
   };
@@ -295,6 +300,8 @@ async function evaluateOpened(
       ...promptOverridesFor(datasetName, prompts),
       dumpClassnames: plan.dumpClassnames,
       dumpTemplates: plan.dumpTemplates,
+      cacheDir: plan.cacheDir,
+      noCache: plan.noCache,
     });
   } finally {
     progress.finish();

@@ -1,20 +1,24 @@
 /**
- * Turning a stream of WebDataset samples into batches of preprocessed images, shared by every
- * task: each sample's image (first present of `webp`, `png`, `jpg`, `jpeg`) is decoded in its own
- * Pillow mode and preprocessed (RGB conversion included) straight into a reused batch buffer; the task's own per-sample payload
- * (a label, captions, …) is extracted alongside. A sample that cannot be used — no image, an
- * undecodable image, a bad payload — is skipped and reported through `onSkip`, never dropped
- * silently. A reader that cannot even assemble a sample (a custom dataset's image file that does
- * not exist) yields a {@linkcode SkippedSample} in its place, which is reported the same way.
+ * Turning a stream of WebDataset samples into batches of preprocessed images on the calling
+ * thread: each sample's image (first present of `webp`, `png`, `jpg`, `jpeg`) is decoded in its
+ * own Pillow mode and preprocessed (RGB conversion included) straight into a reused batch
+ * buffer; the task's own per-sample payload (a label, captions, …) is extracted alongside. A
+ * sample that cannot be used — no image, an undecodable image, a bad payload — is skipped and
+ * reported through `onSkip`, never dropped silently. A reader that cannot even assemble a sample
+ * (a custom dataset's image file that does not exist) yields a {@linkcode SkippedSample} in its
+ * place, which is reported the same way.
+ *
+ * The tasks go through `imageEmbeddingBatches` (src/pipeline/image_embeddings.ts), whose
+ * `numWorkers: 0` path is this one and whose worker pipeline forms the same batches.
  *
  * @module
  */
 
-import { ClipbenchError } from "./errors.ts";
 import { decodeNativeImage } from "./image/decode.ts";
+import { skipReason } from "./pipeline/skip_reason.ts";
 import type { ImagePreprocessor } from "./preprocess.ts";
 import type { SkippedSample } from "./result.ts";
-import { imageField, type Sample } from "./webdataset.ts";
+import { type ImageField, imageField, type Sample } from "./webdataset.ts";
 
 /** A batch of preprocessed images and the payloads of their samples. */
 export interface ImageBatch<T> {
@@ -43,9 +47,22 @@ export interface ImageBatchOptions<T> {
   readonly onSample?: (sample: Sample | SkippedSample) => void;
 }
 
-function reasonOf(error: unknown): string {
-  if (error instanceof ClipbenchError || error instanceof Error) return error.message;
-  return String(error);
+/**
+ * The sample's image field (see {@linkcode imageField}).
+ *
+ * @throws {Error} naming the fields the sample has when it has no image (the sample is then
+ *   skipped with that message).
+ */
+export function requireImage(sample: Sample): ImageField {
+  const image = imageField(sample);
+  if (!image) {
+    throw new Error(
+      `no image (fields: ${
+        [...sample.fields.keys()].join(", ") || "none"
+      }; expected webp, png, jpg or jpeg)`,
+    );
+  }
+  return image;
 }
 
 /**
@@ -80,14 +97,7 @@ export async function* imageBatches<T>(
       continue;
     }
     try {
-      const image = imageField(sample);
-      if (!image) {
-        throw new Error(
-          `no image (fields: ${
-            [...sample.fields.keys()].join(", ") || "none"
-          }; expected webp, png, jpg or jpeg)`,
-        );
-      }
+      const image = requireImage(sample);
       const item = options.extract(sample);
       // The preprocessor converts to RGB before or after resizing, as its mode says.
       const rgb = await decodeNativeImage(image.bytes, image.ext);
@@ -95,7 +105,7 @@ export async function* imageBatches<T>(
       keys.push(sample.key);
       items.push(item);
     } catch (error) {
-      options.onSkip({ key: sample.key, source: sample.source, reason: reasonOf(error) });
+      options.onSkip({ key: sample.key, source: sample.source, reason: skipReason(error) });
     }
     options.onSample?.(sample);
     if (keys.length === batchSize) {

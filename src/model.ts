@@ -214,6 +214,8 @@ export class ClipModel {
   readonly vision: VisionTower;
   /** The text encoder (a tower, or the joint graph run for texts). */
   readonly text: TextTower;
+  /** The session settings the graphs were opened with (the pipeline's inference worker reuses them). */
+  readonly sessionSettings: SessionSettings;
 
   private constructor(parts: {
     dir: string;
@@ -224,6 +226,7 @@ export class ClipModel {
     preprocessor: ImagePreprocessor;
     vision: VisionTower;
     text: TextTower;
+    sessionSettings: SessionSettings;
   }) {
     this.dir = parts.dir;
     this.name = basename(parts.dir);
@@ -234,6 +237,7 @@ export class ClipModel {
     this.preprocessor = parts.preprocessor;
     this.vision = parts.vision;
     this.text = parts.text;
+    this.sessionSettings = parts.sessionSettings;
   }
 
   /**
@@ -262,7 +266,13 @@ export class ClipModel {
       options,
     );
     const files = await findModelGraphs(root, options.dtype ?? "fp32");
-    const { vision, text } = await openEncoders(files, family, preprocessor, options);
+    const sessionSettings: SessionSettings = {
+      threads: options.threads,
+      executionProvider: options.executionProvider,
+      graphOptimizationLevel: options.graphOptimizationLevel,
+      memoryArena: options.memoryArena,
+    };
+    const { vision, text } = await openEncoders(files, family, preprocessor, sessionSettings);
     try {
       const [, height, width] = vision.inputShape;
       if (
@@ -295,6 +305,7 @@ export class ClipModel {
         preprocessor,
         vision,
         text,
+        sessionSettings,
       });
     } catch (error) {
       await vision.release();

@@ -16,16 +16,132 @@
  * @module
  */
 
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import process from "node:process";
 import * as ort from "onnxruntime-node";
 import { ModelError } from "./errors.ts";
 import { fromFloat16Bits, toFloat16Bits } from "./onnx_float16.ts";
 
+/** onnxruntime's graph optimisation levels (`graphOptimizationLevel`). */
+export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
+
+/** The graph optimisation levels, from none to all. */
+export const GRAPH_OPTIMIZATION_LEVELS: readonly GraphOptimizationLevel[] = [
+  "disabled",
+  "basic",
+  "extended",
+  "all",
+];
+
+/** Execution providers clipbench can ask onnxruntime-node for. */
+export type ExecutionProvider = "cpu" | "cuda";
+
 /** Session settings shared by every graph of a model. */
 export interface SessionSettings {
-  /** onnxruntime intra-op threads; 0 or undefined lets onnxruntime choose. */
+  /**
+   * onnxruntime intra-op threads; 0 or undefined lets onnxruntime choose (one per core). The
+   * evaluation pipeline chooses its own default beside its decoding workers (see
+   * `src/pipeline/core_split.ts`).
+   */
   readonly threads?: number;
-  /** Execution provider; `cpu` by default. */
-  readonly executionProvider?: "cpu" | "cuda";
+  /**
+   * Execution provider; `cpu` by default. `cuda` needs onnxruntime-node's CUDA provider
+   * libraries, which its npm package does not bundle (see {@linkcode availableExecutionProviders}):
+   * asking for it without them is a {@linkcode ModelError}.
+   */
+  readonly executionProvider?: ExecutionProvider;
+  /** Graph optimisations onnxruntime applies when it loads a graph; default `all`. */
+  readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * onnxruntime's CPU memory arena (`enableCpuMemArena`); default `true`. Without it every
+   * intermediate tensor is allocated and freed per run: less resident memory, usually slower.
+   */
+  readonly memoryArena?: boolean;
+}
+
+/** The folder of onnxruntime-node's native binding, where provider libraries must lie. */
+function bindingFolder(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const root = dirname(require.resolve("onnxruntime-node/package.json"));
+    return join(root, "bin", "napi-v6", process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+/** File name of a provider's shared library on this platform. */
+function providerLibrary(name: string): string {
+  if (process.platform === "win32") return `onnxruntime_providers_${name}.dll`;
+  if (process.platform === "darwin") return `libonnxruntime_providers_${name}.dylib`;
+  return `libonnxruntime_providers_${name}.so`;
+}
+
+/**
+ * The execution providers this onnxruntime-node can use here: `cpu`, and `cuda` when the binding
+ * was built with it (`listSupportedBackends`) and its provider libraries are installed beside the
+ * binding (the npm package does not bundle them; onnxruntime-node's install script fetches them
+ * with `--onnxruntime-node-install=cuda12`). Whether a GPU and its driver work is only known when
+ * a session is created.
+ */
+export function availableExecutionProviders(): ExecutionProvider[] {
+  const available: ExecutionProvider[] = ["cpu"];
+  const cuda = ort.listSupportedBackends().find((backend) => backend.name === "cuda");
+  if (cuda === undefined) return available;
+  const folder = bindingFolder();
+  const installed = cuda.bundled ||
+    (folder !== undefined && ["shared", "cuda"].every((name) => {
+      try {
+        return Deno.statSync(join(folder, providerLibrary(name))).isFile;
+      } catch {
+        return false;
+      }
+    }));
+  if (installed) available.push("cuda");
+  return available;
+}
+
+/** onnxruntime session options for `settings`, after checking them. */
+function sessionOptions(
+  path: string,
+  settings: SessionSettings,
+): ort.InferenceSession.SessionOptions {
+  const provider = settings.executionProvider ?? "cpu";
+  if (provider !== "cpu" && provider !== "cuda") {
+    throw new ModelError(`unknown execution provider ${JSON.stringify(provider)}: cpu or cuda`, {
+      path,
+    });
+  }
+  if (provider === "cuda" && !availableExecutionProviders().includes("cuda")) {
+    throw new ModelError(
+      `the cuda execution provider is not available: onnxruntime-node's CUDA provider libraries ` +
+        `(${providerLibrary("cuda")}, ${providerLibrary("shared")}) are not installed beside its ` +
+        `binding in ${bindingFolder() ?? "its package"}; use the cpu provider`,
+      { path },
+    );
+  }
+  const level = settings.graphOptimizationLevel ?? "all";
+  if (!GRAPH_OPTIMIZATION_LEVELS.includes(level)) {
+    throw new ModelError(
+      `unknown graph optimisation level ${JSON.stringify(level)}: ${
+        GRAPH_OPTIMIZATION_LEVELS.join(", ")
+      }`,
+      { path },
+    );
+  }
+  const threads = settings.threads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new ModelError(`intra-op threads must be an integer ≥ 0, got ${threads}`, { path });
+  }
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    interOpNumThreads: 1,
+    graphOptimizationLevel: level,
+    enableCpuMemArena: settings.memoryArena ?? true,
+  };
+  if (threads > 0) options.intraOpNumThreads = threads;
+  return options;
 }
 
 /** A graph input or output as the graph declares it. */
@@ -85,7 +201,9 @@ export class GraphSession {
    * Opens a graph file (external-data files named in it, such as `model.onnx_data`, are read by
    * onnxruntime from beside it).
    *
-   * @throws {ModelError} naming the file when it is missing or onnxruntime cannot load it.
+   * @throws {ModelError} naming the file when it is missing or onnxruntime cannot load it, and
+   * for settings it cannot honour (an unavailable execution provider, an unknown optimisation
+   * level, a negative thread count).
    */
   static async open(path: string, settings: SessionSettings = {}): Promise<GraphSession> {
     try {
@@ -93,12 +211,7 @@ export class GraphSession {
     } catch (error) {
       throw new ModelError(`model file not found: ${path}`, { path, cause: error });
     }
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: [settings.executionProvider ?? "cpu"],
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-    };
-    if (settings.threads && settings.threads > 0) options.intraOpNumThreads = settings.threads;
+    const options = sessionOptions(path, settings);
     try {
       return new GraphSession(path, await ort.InferenceSession.create(path, options));
     } catch (error) {

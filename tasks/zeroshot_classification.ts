@@ -10,8 +10,10 @@
  *    `--dump_classnames` / `--dump_templates` do.
  * 2. Classifier: for each class, in order, its prompts — every template with `{c}` replaced by the
  *    class name (Python `str.format(c=…)` semantics), or the class's own prompts when the templates
- *    map class names to prompts (CuPL-style) — are encoded; the L2-normalised prompt embeddings are
- *    averaged and the mean re-normalised.
+ *    map class names to prompts (CuPL-style) — are encoded (each distinct prompt once); the
+ *    L2-normalised prompt embeddings are averaged and the mean re-normalised. The classifier is
+ *    cached on disk (src/classifier_cache.ts), so a second run on the same prompts skips the text
+ *    tower.
  * 3. Each image embedding (L2-normalised) is scored against every class: logits = 100 · cosine.
  * 4. The label kind follows `dataset_type.txt`:
  *    - classification: the `cls` field is the class index; acc@1, acc@5 and mean per-class recall
@@ -28,7 +30,6 @@
  */
 
 import { DatasetError } from "../src/errors.ts";
-import { imageBatches } from "../src/image_batches.ts";
 import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
 import {
   ClassificationAccumulator,
@@ -39,7 +40,13 @@ import {
   type MultilabelMetrics,
   type TorchVectorLanes,
 } from "../src/metrics/multilabel.ts";
+import {
+  type CachedClassifier,
+  cachedClassifier,
+  type ClassifierCacheOptions,
+} from "../src/classifier_cache.ts";
 import type { ClipModel } from "../src/model.ts";
+import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
 import { type NpyArray, parseNpy } from "../src/npy.ts";
 import type { PromptOverrides, ZeroShotTemplates } from "../src/prompt_files.ts";
 import type { TaskResult } from "../src/result.ts";
@@ -60,7 +67,8 @@ export type { EvaluationProgress } from "../src/sample_tally.ts";
  * (`classnames`, `templates` and their `…Source`) replace the dataset's own lists; without a
  * source, an override is recorded as `"option"`.
  */
-export interface ZeroShotClassificationOptions extends PromptOverrides {
+export interface ZeroShotClassificationOptions
+  extends PromptOverrides, PipelineOptions, ClassifierCacheOptions {
   /** Dataset name written into the result. */
   readonly datasetName: string;
   /** Images (and prompts) per batch; default 128. */
@@ -144,11 +152,34 @@ export function classPrompts(
   });
 }
 
+/** Each class's prompts as indices into a list of distinct prompts, first occurrence first. */
+export function deduplicatePrompts(
+  prompts: readonly (readonly string[])[],
+): { unique: string[]; indices: Int32Array[] } {
+  const positions = new Map<string, number>();
+  const unique: string[] = [];
+  const indices = prompts.map((list) =>
+    Int32Array.from(list, (prompt) => {
+      let index = positions.get(prompt);
+      if (index === undefined) {
+        index = unique.length;
+        positions.set(prompt, index);
+        unique.push(prompt);
+      }
+      return index;
+    })
+  );
+  return { unique, indices };
+}
+
 /**
  * Builds the zero-shot classifier: one L2-normalised mean prompt embedding per class, from the
- * prompts {@linkcode classPrompts} gives.
+ * prompts {@linkcode classPrompts} gives. A prompt that occurs more than once (in one class or
+ * several) is encoded once: the distinct prompts go through the text tower in batches of
+ * `batchSize`, in order of first occurrence.
  *
- * @returns `classnames.length × dim` weights (float64, row-major) and `dim`.
+ * @returns `classnames.length × dim` weights (float64, row-major), `dim`, and the number of
+ * prompts encoded (`encodedPrompts`).
  * @throws {DatasetError} when there are no class names, no templates, or a class has no prompts.
  */
 export async function buildZeroShotClassifier(
@@ -157,16 +188,29 @@ export async function buildZeroShotClassifier(
   templates: ZeroShotTemplates,
   batchSize = 128,
   templatesSource?: string,
-): Promise<{ weights: Float64Array; dim: number }> {
+): Promise<{ weights: Float64Array; dim: number; encodedPrompts: number }> {
   if (classnames.length === 0) throw new DatasetError("the dataset has no class names");
-  const prompts = classPrompts(classnames, templates, templatesSource);
-  const { embeddings, dim } = await model.encodeTexts(prompts.flat(), batchSize);
-  const weights = new Float64Array(classnames.length * dim);
-  let offset = 0;
-  for (let c = 0; c < classnames.length; c++) {
+  return await classifierFromPrompts(
+    model,
+    classPrompts(classnames, templates, templatesSource),
+    batchSize,
+  );
+}
+
+/** The classifier of each class's prompts (see {@linkcode buildZeroShotClassifier}). */
+async function classifierFromPrompts(
+  model: ClipModel,
+  prompts: readonly (readonly string[])[],
+  batchSize: number,
+): Promise<{ weights: Float64Array; dim: number; encodedPrompts: number }> {
+  const { unique, indices } = deduplicatePrompts(prompts);
+  const { embeddings, dim } = await model.encodeTexts(unique, batchSize);
+  const weights = new Float64Array(prompts.length * dim);
+  for (let c = 0; c < prompts.length; c++) {
     const row = weights.subarray(c * dim, (c + 1) * dim);
-    const count = prompts[c].length;
-    for (let t = 0; t < count; t++, offset += dim) {
+    const count = indices[c].length;
+    for (const index of indices[c]) {
+      const offset = index * dim;
       for (let i = 0; i < dim; i++) row[i] += embeddings[offset + i];
     }
     let norm = 0;
@@ -177,7 +221,40 @@ export async function buildZeroShotClassifier(
     const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
     for (let i = 0; i < dim; i++) row[i] *= scale;
   }
-  return { weights, dim };
+  return { weights, dim, encodedPrompts: unique.length };
+}
+
+/** Options of {@linkcode zeroShotClassifier}. */
+export interface ZeroShotClassifierOptions extends ClassifierCacheOptions {
+  /** Prompts per text batch; default 128. */
+  readonly batchSize?: number;
+  /** Names the templates in error messages. */
+  readonly templatesSource?: string;
+}
+
+/**
+ * {@linkcode buildZeroShotClassifier} through the classifier cache (src/classifier_cache.ts): a
+ * classifier built before from the same text model, tokenizer, settings and prompts is read
+ * from disk and the text tower does not run (`fromCache`); `noCache` always builds it.
+ *
+ * @throws {DatasetError} as {@linkcode buildZeroShotClassifier}.
+ */
+export async function zeroShotClassifier(
+  model: ClipModel,
+  classnames: readonly string[],
+  templates: ZeroShotTemplates,
+  options: ZeroShotClassifierOptions = {},
+): Promise<CachedClassifier> {
+  if (classnames.length === 0) throw new DatasetError("the dataset has no class names");
+  const batchSize = options.batchSize ?? 128;
+  const prompts = classPrompts(classnames, templates, options.templatesSource);
+  return await cachedClassifier(
+    model,
+    prompts,
+    batchSize,
+    () => classifierFromPrompts(model, prompts, batchSize),
+    options,
+  );
 }
 
 /** logits[i][c] = 100 · ⟨image_i, class_c⟩, for `count` image rows. */
@@ -341,44 +418,35 @@ export async function evaluateZeroShotClassification(
     dataset,
     options,
   );
-  const { weights, dim } = await buildZeroShotClassifier(
-    model,
-    classnames,
-    templates,
+  const { weights, dim } = await zeroShotClassifier(model, classnames, templates, {
     batchSize,
-    templatesSource === DATASET_SOURCE
+    templatesSource: templatesSource === DATASET_SOURCE
       ? joinLocation(dataset.root, TEMPLATES_FILE)
       : templatesSource,
-  );
+    cacheDir: options.cacheDir,
+    noCache: options.noCache,
+  });
   const scoring: LabelScoring<unknown> = dataset.type === "multilabel"
     ? multiLabelScoring(classnames.length, options.torchVectorLanes)
     : singleLabelScoring(classnames.length);
-  const batches = imageBatches(
+  const batches = imageEmbeddingBatches(
     dataset.samples({ limit: options.limit, signal: options.signal }),
-    model.preprocessor,
+    model,
     {
       batchSize,
       extract: (sample) => scoring.extract(sample),
       onSkip: tally.onSkip,
       onSample: tally.onSample,
+      numWorkers: options.numWorkers,
+      inferenceWorker: options.inferenceWorker,
+      signal: options.signal,
     },
   );
-
-  // Batch k's encoding is awaited only after batch k+1 has been requested, so decoding and
-  // inference can overlap wherever one of them runs off the main thread (today onnxruntime-node
-  // runs the session on it, between the decoder's awaits). Batches are scored in order.
-  let pending: Promise<void> | undefined;
+  // Batches come in stream order (see src/pipeline/image_embeddings.ts for the overlap of
+  // decoding and inference).
   for await (const batch of batches) {
-    const labels = batch.items.slice();
-    const batchScored = model.encodeImages(batch.pixels, batch.count).then(({ embeddings }) => {
-      scoring.add(classificationLogits(embeddings, batch.count, weights, dim), labels);
-    });
-    // Mark as handled now; the error, if any, is rethrown when it is awaited below.
-    batchScored.catch(() => {});
-    await pending;
-    pending = batchScored;
+    scoring.add(classificationLogits(batch.embeddings, batch.count, weights, dim), batch.items);
   }
-  await pending;
 
   const scored = scoring.count();
   tally.check(scored);

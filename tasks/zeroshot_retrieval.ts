@@ -25,7 +25,7 @@
 
 import type { SampleReadOptions } from "../src/dataset.ts";
 import { DatasetError, UsageError } from "../src/errors.ts";
-import { imageBatches } from "../src/image_batches.ts";
+import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
 import {
   RetrievalAccumulator,
   type RetrievalMetrics,
@@ -55,7 +55,7 @@ export interface RetrievalDataset {
 }
 
 /** Options for {@linkcode evaluateZeroShotRetrieval}. */
-export interface ZeroShotRetrievalOptions {
+export interface ZeroShotRetrievalOptions extends PipelineOptions {
   /** Dataset name written into the result. */
   readonly datasetName: string;
   /** Images per batch, and captions per text-encoder batch; default 128. */
@@ -165,48 +165,39 @@ export async function evaluateZeroShotRetrieval(
   }
   let accumulator: RetrievalAccumulator | undefined;
 
-  const batches = imageBatches(
+  const batches = imageEmbeddingBatches(
     dataset.samples({ limit: options.limit, signal: options.signal }),
-    model.preprocessor,
+    model,
     {
       batchSize,
       extract: sampleCaptions,
       onSkip: tally.onSkip,
       onSample: tally.onSample,
+      numWorkers: options.numWorkers,
+      inferenceWorker: options.inferenceWorker,
+      signal: options.signal,
     },
   );
 
-  // As in the classification task, batch k's encodings are awaited only after batch k+1 has been
-  // requested. Embeddings are added strictly in batch order, which numbers the images.
-  let pending: Promise<void> | undefined;
-  for await (const batch of batches) {
-    const captions = batch.items.flat();
+  // Embeddings are added strictly in batch order, which numbers the images; each batch's
+  // captions are encoded as it arrives (the decoders keep working meanwhile).
+  for await (const images of batches) {
+    const captions = images.items.flat();
     const owners = new Int32Array(captions.length);
     let next = 0;
-    batch.items.forEach((list, image) => owners.fill(image, next, next += list.length));
-    const encoding = Promise.all([
-      model.encodeImages(batch.pixels, batch.count),
-      model.encodeTexts(captions, batchSize),
-    ]);
-    // Mark as handled now; the error, if any, is rethrown when it is awaited below.
-    encoding.catch(() => {});
-    await pending;
-    const count = batch.count;
-    pending = encoding.then(([images, texts]) => {
-      if (images.dim !== texts.dim) {
-        throw new DatasetError(
-          `${model.name}: image embeddings have ${images.dim} dimensions, text embeddings ` +
-            `${texts.dim}; retrieval compares them`,
-        );
-      }
-      accumulator ??= new RetrievalAccumulator(images.dim);
-      const first = accumulator.addImages(images.embeddings, count);
-      for (let i = 0; i < owners.length; i++) owners[i] += first;
-      accumulator.addCaptions(texts.embeddings, owners);
-    });
-    pending.catch(() => {});
+    images.items.forEach((list, image) => owners.fill(image, next, next += list.length));
+    const texts = await model.encodeTexts(captions, batchSize);
+    if (images.dim !== texts.dim) {
+      throw new DatasetError(
+        `${model.name}: image embeddings have ${images.dim} dimensions, text embeddings ` +
+          `${texts.dim}; retrieval compares them`,
+      );
+    }
+    accumulator ??= new RetrievalAccumulator(images.dim);
+    const first = accumulator.addImages(images.embeddings, images.count);
+    for (let i = 0; i < owners.length; i++) owners[i] += first;
+    accumulator.addCaptions(texts.embeddings, owners);
   }
-  await pending;
 
   const scored = accumulator?.imageCount ?? 0;
   tally.check(scored);

@@ -6,6 +6,16 @@
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
+/** A classifier cache for this test process, so CLI runs never touch ~/.cache/clipbench. */
+const CACHE = Deno.makeTempDirSync({ prefix: "clipbench_cli_cache_" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(CACHE, { recursive: true });
+  } catch {
+    // Already gone.
+  }
+});
+
 /** What a CLI run printed and returned. */
 export interface CliRun {
   /** Exit status. */
@@ -23,7 +33,7 @@ export async function runCli(args: readonly string[], cwd?: string): Promise<Cli
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", CLIPBENCH_CACHE: CACHE },
   }).output();
   const text = new TextDecoder();
   return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };

@@ -65,6 +65,7 @@ Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the cache
       }),
     );
     const env = {
+      CLIPBENCH_CACHE: `${work}/clipbench`,
       MODELSCOPE_DOMAIN: hub.origin,
       MODELSCOPE_CACHE: `${work}/modelscope`,
       HF_HOME: `${work}/hf`,

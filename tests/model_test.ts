@@ -9,6 +9,7 @@ import { ModelError } from "../src/errors.ts";
 import { decodeImage } from "../src/image/decode.ts";
 import { ClipModel, loadModelConfig, loadPreprocessor } from "../src/model.ts";
 import { parseNpy } from "../src/npy.ts";
+import { availableExecutionProviders, GRAPH_OPTIMIZATION_LEVELS } from "../src/onnx_session.ts";
 import { imageField } from "../src/webdataset.ts";
 
 const DEMO = new URL("../examples/demo/", import.meta.url).pathname;
@@ -150,5 +151,55 @@ Deno.test("model: a precision the folder lacks is an error listing the variants 
     assert.equal(model.tokenizer.textCleaning, "open_clip");
   } finally {
     await model.release();
+  }
+});
+
+Deno.test("session options: optimisation level, arena and threads; unavailable providers are errors", async () => {
+  assert.ok(availableExecutionProviders().includes("cpu"));
+  const texts = ["a photo of a dress.", "a sneaker."];
+  const reference = await ClipModel.load(MODEL);
+  const expected = await reference.encodeTexts(texts);
+  await reference.release();
+  for (const graphOptimizationLevel of GRAPH_OPTIMIZATION_LEVELS) {
+    const model = await ClipModel.load(MODEL, {
+      graphOptimizationLevel,
+      memoryArena: false,
+      threads: 1,
+    });
+    try {
+      assert.deepEqual(model.sessionSettings, {
+        threads: 1,
+        executionProvider: undefined,
+        graphOptimizationLevel,
+        memoryArena: false,
+      });
+      const { embeddings } = await model.encodeTexts(texts);
+      // Fusions may reorder float32 sums: equal to within rounding, not bit for bit.
+      for (let i = 0; i < embeddings.length; i++) {
+        assert.ok(Math.abs(embeddings[i] - expected.embeddings[i]) < 1e-5, graphOptimizationLevel);
+      }
+    } finally {
+      await model.release();
+    }
+  }
+  const refused = (message: RegExp) => (e: unknown) =>
+    e instanceof ModelError && message.test(e.message);
+  await assert.rejects(
+    ClipModel.load(MODEL, { graphOptimizationLevel: "most" as "all" }),
+    refused(/unknown graph optimisation level "most": disabled, basic, extended, all/),
+  );
+  await assert.rejects(
+    ClipModel.load(MODEL, { threads: -2 }),
+    refused(/intra-op threads must be an integer ≥ 0, got -2/),
+  );
+  await assert.rejects(
+    ClipModel.load(MODEL, { executionProvider: "tpu" as "cpu" }),
+    refused(/unknown execution provider "tpu"/),
+  );
+  if (!availableExecutionProviders().includes("cuda")) {
+    await assert.rejects(
+      ClipModel.load(MODEL, { executionProvider: "cuda" }),
+      refused(/cuda execution provider is not available: .*libonnxruntime_providers_cuda/),
+    );
   }
 });
