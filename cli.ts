@@ -1,7 +1,11 @@
 /**
  * clipbench's command line: `deno run -A cli.ts <command> [flags]`.
  *
- * - `eval`: zero-shot evaluation of models on datasets (flags or an evalscope task_cfg file).
+ * - `eval`: zero-shot evaluation of models on datasets (flags or an evalscope task_cfg file);
+ *   with `--shard i/n` (or an orchestrator's index in the environment) one shard, written as a
+ *   partial result; with `--shards n`, n local worker processes and the merge.
+ * - `merge`: partial results of all shards → the result file.
+ * - `serve`: the HTTP evaluation handler (src/server/handler.ts).
  * - `inspect text` / `inspect image`: token ids and preprocessed tensors, for parity checks
  *   against Python.
  *
@@ -26,7 +30,12 @@ import { parseHubName } from "./src/hub/hub_settings.ts";
 import { listDatasets } from "./src/dataset_list.ts";
 import { runEvaluations } from "./src/evaluate.ts";
 import { inspectImage, inspectText } from "./src/inspect.ts";
-import { formatResultsTable } from "./src/result.ts";
+import { formatResultsTable, writeResult } from "./src/result.ts";
+import { parseShardSpec, SHARD_COUNT_ENV, shardFromEnvironment } from "./src/shard_spec.ts";
+import { runLocalShards } from "./src/local_shards.ts";
+import { mergePartialFiles } from "./src/partial/merge.ts";
+import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
+import type { HubName } from "./src/hub/hub_settings.ts";
 
 /** clipbench's version. */
 export const VERSION = "0.1.0";
@@ -35,10 +44,12 @@ const MAIN_HELP = `clipbench ${VERSION} — zero-shot benchmarks of CLIP-style O
 
 Usage:
   deno run -A cli.ts eval [flags]              evaluate models on datasets
+  deno run -A cli.ts merge PARTIAL... [flags]  merge the partial results of a sharded run
+  deno run -A cli.ts serve [flags]             serve evaluations over HTTP
   deno run -A cli.ts inspect text [flags] TEXT...   print token ids
   deno run -A cli.ts inspect image [flags] FILE     print the preprocessed tensor
   deno run -A cli.ts datasets [flags]          list the 43 CLIP_benchmark datasets
-  deno run -A cli.ts help [eval|inspect|datasets]  show help
+  deno run -A cli.ts help [eval|merge|serve|inspect|datasets]  show help
 
 Run 'deno run -A cli.ts eval --help' for the evaluation flags.
 `;
@@ -110,6 +121,60 @@ Flags:
   --device DEVICE         cpu (default) or cuda (needs onnxruntime-node's CUDA libraries)
   --no-cache              do not read or write the classifier cache (text-tower results, kept
                           under --cache-dir or ~/.cache/clipbench, keyed by model and prompts)
+  --shard I/N             evaluate only shard I of N (0-based) of each dataset and write a partial
+                          result, OUTPUT_DIR/<model>/<dataset>_<task>.shard-I-of-N.partial, for
+                          'cli.ts merge' (tar shards I, I+N, ...; with fewer tar shards than N,
+                          slices of them); not with --limit
+  --shard-count N         shard count N, the index taken from CLIPBENCH_SHARD_INDEX or
+                          JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); also
+                          CLIPBENCH_SHARD_COUNT
+  --shards N              run N worker processes here, one shard each, and merge their partial
+                          results into the result files (not with --limit or --skip-existing)
+  -h, --help              this help
+`;
+
+const MERGE_HELP = `Usage: deno run -A cli.ts merge PARTIAL... [--output-dir DIR] [--quiet]
+
+Merges the partial results of shards 0/N ... (N-1)/N of one model/dataset evaluation
+('eval --shard I/N') into its result file, OUTPUT_DIR/<model>/<dataset>_<task>.json, with exactly
+the numbers of an unsharded run. Refuses partials of different models, datasets, templates or
+options (naming what differs), missing or duplicated shards, and corrupted files.
+
+Flags:
+  --output-dir DIR        where the result file goes (default: outputs)
+  --quiet                 do not print the result table
+  -h, --help              this help
+`;
+
+const SERVE_HELP = `Usage: deno run -A cli.ts serve [flags]
+
+Serves evaluations over HTTP: POST /v1/evaluate (a JSON body: model, dataset, task, split, limit,
+batch_size, shard, ...; Accept: application/x-ndjson streams progress), GET /v1/health,
+GET /v1/datasets. Requests carry 'Authorization: Bearer <token>', the token read from
+${TOKEN_ENV} (or --token-env). Models and datasets come only from the roots and hubs given here.
+
+Flags:
+  --host HOST             address to listen on (default: 127.0.0.1)
+  --port N                port (default: 8080; 0 picks a free one)
+  --model-root DIR        a folder whose model folders requests may name; repeatable
+  --dataset-root ROOT     a folder or http(s) URL of datasets ({dataset} where the name goes);
+                          repeatable
+  --hub HUB               allow models and datasets from this hub (modelscope, huggingface);
+                          repeatable; the first is the default
+  --no-auth               serve without a token (loopback addresses only)
+  --token-env NAME        the environment variable holding the token (default: ${TOKEN_ENV})
+  --max-body BYTES        largest request body (default: 65536)
+  --deadline SECONDS      longest evaluation (default: 900); a request's timeout_s may shorten it
+  --max-concurrent N      evaluations at once (default: 2); more are answered 503
+  --model-cache N         models kept loaded between requests (default: 2)
+  --batch-size N          default batch size (default: 128)
+  --num-workers N         decoding workers per evaluation
+  --threads N             onnxruntime intra-op threads
+  --device DEVICE         cpu (default) or cuda
+  --cache-dir DIR         hub dataset and classifier cache
+  --no-cache              do not use the classifier cache
+  --endpoint URL          hub mirror
+  --offline               use only the caches
   -h, --help              this help
 `;
 
@@ -186,7 +251,10 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig["options"]>)
 }
 
 /** Builds the plan of `eval` from its flags (and the config file they name). */
-export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> {
+export async function planFromFlags(
+  args: string[],
+  onExtras?: (extras: EvalFlagExtras) => void,
+): Promise<EvalPlan | "help"> {
   const { values, positionals } = parse(expandListFlags(args), {
     model: { type: "string", multiple: true },
     dataset: { type: "string", multiple: true },
@@ -221,6 +289,9 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     "no-arena": { type: "boolean" },
     device: { type: "string" },
     "no-cache": { type: "boolean" },
+    shard: { type: "string" },
+    "shard-count": { type: "string" },
+    shards: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return "help";
@@ -285,18 +356,87 @@ export async function planFromFlags(args: string[]): Promise<EvalPlan | "help"> 
     memoryArena: values["no-arena"] ? false : undefined,
     device: option("device", (v, flag) => parseChoice(v, flag, ["cpu", "cuda"] as const)),
     noCache: values["no-cache"] ? true : undefined,
+    shard: option("shard", parseShardSpec),
+    shardCount: option("shard-count", integer),
   };
   const merged = { ...fromFile };
   for (const [key, value] of Object.entries(flags)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }
+  const localShards = option("shards", integer);
+  if (localShards !== undefined) {
+    const conflict = merged.shard !== undefined
+      ? "--shard"
+      : merged.shardCount !== undefined
+      ? "--shard-count (or shard_count)"
+      : Deno.env.get(SHARD_COUNT_ENV)
+      ? SHARD_COUNT_ENV
+      : merged.limit !== undefined
+      ? "--limit"
+      : merged.skipExisting
+      ? "--skip-existing"
+      : undefined;
+    if (conflict !== undefined) {
+      throw new UsageError(`--shards runs its own workers; it cannot be combined with ${conflict}`);
+    }
+  } else {
+    merged.shard = shardFromEnvironment({ explicit: merged.shard, count: merged.shardCount });
+  }
+  delete merged.shardCount;
+  onExtras?.({
+    localShards,
+    threadsGiven: merged.threads !== undefined,
+    numWorkersGiven: merged.numWorkers !== undefined,
+  });
   return completePlan(merged);
 }
 
+/** What the `eval` flags ask for besides the plan. */
+export interface EvalFlagExtras {
+  /** `--shards N`: run N local worker processes and merge. */
+  readonly localShards?: number;
+  /** Whether the threads were set (by a flag or the config file). */
+  readonly threadsGiven: boolean;
+  /** Whether the decoding workers were set. */
+  readonly numWorkersGiven: boolean;
+}
+
+/** The arguments without the given flags (and their values). */
+function withoutFlags(args: readonly string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].split("=", 1)[0];
+    if (flags.includes(name)) {
+      if (!args[i].includes("=")) i++;
+      continue;
+    }
+    out.push(args[i]);
+  }
+  return out;
+}
+
 async function runEval(args: string[]): Promise<number> {
-  const plan = await planFromFlags(args);
+  let extras: EvalFlagExtras | undefined;
+  const plan = await planFromFlags(args, (e) => (extras = e));
   if (plan === "help") {
     console.log(EVAL_HELP);
+    return 0;
+  }
+  if (extras?.localShards !== undefined) {
+    const outcome = await runLocalShards({
+      args: withoutFlags(expandListFlags(args), ["--shards", "--output-dir"]),
+      count: extras.localShards,
+      outputDir: plan.outputDir,
+      threadsGiven: extras.threadsGiven,
+      numWorkersGiven: extras.numWorkersGiven,
+      quiet: plan.quiet,
+    });
+    if (outcome.results.length > 0) console.log(formatResultsTable(outcome.results));
+    if (outcome.failures.length > 0) {
+      console.error(`${outcome.failures.length} failure(s):`);
+      for (const f of outcome.failures) console.error(`  ${f.what}: ${f.error.message}`);
+      return 1;
+    }
     return 0;
   }
   const { results, failures } = await runEvaluations(plan);
@@ -363,6 +503,115 @@ async function runInspect(args: string[]): Promise<number> {
   throw new UsageError(`unknown inspect target '${what}' (text or image)`);
 }
 
+async function runMerge(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    "output-dir": { type: "string" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(MERGE_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError(
+      "merge needs the partial files of every shard (see 'cli.ts merge --help')",
+    );
+  }
+  const result = await mergePartialFiles(positionals);
+  const path = await writeResult((values["output-dir"] as string | undefined) ?? "outputs", result);
+  if (!values.quiet) {
+    console.error(`merged ${positionals.length} partial(s): wrote ${path}`);
+    console.log(formatResultsTable([result]));
+  }
+  return 0;
+}
+
+async function runServe(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    "model-root": { type: "string", multiple: true },
+    "dataset-root": { type: "string", multiple: true },
+    hub: { type: "string", multiple: true },
+    "no-auth": { type: "boolean" },
+    "token-env": { type: "string" },
+    "max-body": { type: "string" },
+    deadline: { type: "string" },
+    "max-concurrent": { type: "string" },
+    "model-cache": { type: "string" },
+    "batch-size": { type: "string" },
+    "num-workers": { type: "string" },
+    threads: { type: "string" },
+    device: { type: "string" },
+    "cache-dir": { type: "string" },
+    "no-cache": { type: "boolean" },
+    endpoint: { type: "string" },
+    offline: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const text = (name: string) => values[name] as string | undefined;
+  const number = (name: string, allowZero = false) => {
+    const value = text(name);
+    return value === undefined ? undefined : expectInteger(value, `--${name}`, allowZero);
+  };
+  const seconds = text("deadline");
+  if (seconds !== undefined && !(Number(seconds) > 0)) {
+    throw new UsageError(`--deadline must be a positive number of seconds, got '${seconds}'`);
+  }
+  const tokenEnv = text("token-env") ?? TOKEN_ENV;
+  const hubs = ((values.hub as string[] | undefined) ?? []).map((hub) =>
+    parseHubName(hub, "--hub")
+  ) as HubName[];
+  const device = text("device");
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, stop);
+    } catch {
+      // SIGTERM cannot be listened to on Windows.
+    }
+  }
+  await serveEvaluations({
+    hostname: text("host") ?? "127.0.0.1",
+    port: number("port", true) ?? 8080,
+    modelRoots: values["model-root"] as string[] | undefined,
+    datasetRoots: values["dataset-root"] as string[] | undefined,
+    hubs,
+    auth: values["no-auth"] ? false : true,
+    token: Deno.env.get(tokenEnv) || undefined,
+    maxBodyBytes: number("max-body"),
+    deadlineSeconds: seconds === undefined ? undefined : Number(seconds),
+    maxConcurrent: number("max-concurrent"),
+    modelCacheSize: number("model-cache"),
+    settings: {
+      batchSize: number("batch-size"),
+      numWorkers: number("num-workers", true),
+      threads: number("threads", true),
+      device: device === undefined
+        ? undefined
+        : parseChoice(device, "--device", ["cpu", "cuda"] as const),
+      cacheDir: text("cache-dir"),
+      noCache: values["no-cache"] ? true : undefined,
+      endpoint: text("endpoint"),
+      offline: values.offline || isTruthy(Deno.env.get("HF_HUB_OFFLINE")) ? true : undefined,
+      hub: hubs[0],
+    },
+    signal: controller.signal,
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      console.error(`clipbench serving on http://${host}:${port}/ (Ctrl-C stops)`);
+    },
+  });
+  return 0;
+}
+
 async function runDatasets(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     hub: { type: "string" },
@@ -393,6 +642,10 @@ export async function main(args: string[]): Promise<number> {
     switch (command) {
       case "eval":
         return await runEval(rest);
+      case "merge":
+        return await runMerge(rest);
+      case "serve":
+        return await runServe(rest);
       case "inspect":
         return await runInspect(rest);
       case "datasets":
@@ -401,6 +654,10 @@ export async function main(args: string[]): Promise<number> {
         console.log(
           rest[0] === "eval"
             ? EVAL_HELP
+            : rest[0] === "merge"
+            ? MERGE_HELP
+            : rest[0] === "serve"
+            ? SERVE_HELP
             : rest[0] === "inspect"
             ? INSPECT_HELP
             : rest[0] === "datasets"
@@ -418,7 +675,9 @@ export async function main(args: string[]): Promise<number> {
         console.log(MAIN_HELP);
         return 0;
       default:
-        throw new UsageError(`unknown command '${command}' (eval, inspect, help)`);
+        throw new UsageError(
+          `unknown command '${command}' (eval, merge, serve, inspect, datasets, help)`,
+        );
     }
   } catch (error) {
     if (error instanceof ClipbenchError) {

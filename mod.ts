@@ -20,7 +20,9 @@
  * {@linkcode ImagePreprocessor} reproduces CLIPImageProcessor; {@linkcode TextTokenizer} makes
  * fixed-context token rows; {@linkcode ClipModel} runs the ONNX towers; the task modules turn
  * them into metrics; {@linkcode runEvaluations} runs a whole plan and writes evalscope's result
- * files.
+ * files. {@linkcode createEvaluationHandler} serves evaluations over HTTP (a Fetch API handler);
+ * a shard of a dataset ({@linkcode ShardSpec}) gives a partial result that
+ * {@linkcode mergePartials} merges into exactly the unsharded result.
  *
  * @module
  */
@@ -85,6 +87,7 @@ export { type ModelFamily, modelFamily, type ModelFamilyName } from "./src/model
 export {
   ClassificationAccumulator,
   type ClassificationMetrics,
+  type ClassificationState,
 } from "./src/metrics/classification.ts";
 export {
   MultilabelAccumulator,
@@ -119,7 +122,102 @@ export {
   readTaskConfigFile,
   type TaskChoice,
 } from "./src/config.ts";
-export { type EvaluationFailure, runEvaluations, type RunHooks } from "./src/evaluate.ts";
+export {
+  type DatasetOutcome,
+  evaluateDataset,
+  type EvaluationFailure,
+  modelLoadOptions,
+  type PromptFiles,
+  runEvaluations,
+  type RunHooks,
+} from "./src/evaluate.ts";
+export {
+  checkShardSpec,
+  formatShardSpec,
+  KUBERNETES_INDEX_ENV,
+  MAX_SHARD_COUNT,
+  parseShardSpec,
+  SHARD_COUNT_ENV,
+  SHARD_INDEX_ENV,
+  shardFromEnvironment,
+  type ShardSources,
+  type ShardSpec,
+} from "./src/shard_spec.ts";
+export {
+  type PositionedSkip,
+  positionedSkips,
+  PositionList,
+  sampleOwner,
+  type SamplePosition,
+  type ShardableDataset,
+  ShardReader,
+  type ShardReadingMode,
+  type ShardReadingPlan,
+  shardReadingPlan,
+  type SkipCallbacks,
+} from "./src/shard_reading.ts";
+export type {
+  ClassificationShardState,
+  MultilabelShardState,
+  RetrievalShardState,
+  ShardMetricState,
+  ShardOutcome,
+  ShardPositions,
+  ShardReadingRecord,
+} from "./src/partial/shard_outcome.ts";
+export {
+  canonicalJson,
+  fingerprintSha256,
+  firstDifference,
+  modelFingerprint,
+  type PartialFingerprint,
+} from "./src/partial/fingerprint.ts";
+export {
+  decodePartial,
+  encodePartial,
+  PARTIAL_EXTENSION,
+  PARTIAL_FORMAT_VERSION,
+  PARTIAL_MAGIC,
+  PartialError,
+  partialFileName,
+  partialPath,
+  type PartialResult,
+  readPartial,
+  writePartial,
+} from "./src/partial/partial_file.ts";
+export { mergePartialFiles, mergePartials, type SourcedPartial } from "./src/partial/merge.ts";
+export {
+  cliCommand,
+  type LocalShardsOptions,
+  type LocalShardsOutcome,
+  runLocalShards,
+} from "./src/local_shards.ts";
+export {
+  createEvaluationHandler,
+  type EvaluationHandler,
+  type EvaluationHandlerOptions,
+  type HandlerStats,
+  NDJSON_MEDIA_TYPE,
+  PARTIAL_MEDIA_TYPE,
+  SERVICE_VERSION,
+} from "./src/server/handler.ts";
+export { ModelCache, type ModelCacheOptions, type ModelLease } from "./src/server/model_cache.ts";
+export { type EvaluationRequest, parseEvaluationRequest } from "./src/server/request.ts";
+export { RequestError } from "./src/server/request_error.ts";
+export {
+  type DatasetSource,
+  type HubAccess,
+  type ModelSource,
+  resolveDatasetSource,
+  resolveModelSource,
+  type SourcePolicy,
+} from "./src/server/sources.ts";
+export {
+  isLoopbackHost,
+  serveEvaluations,
+  type ServeOptions,
+  TOKEN_ENV,
+} from "./src/server/serve.ts";
 export {
   type EvaluationProgress,
   SampleTally,
@@ -143,18 +241,23 @@ export {
 } from "./src/errors.ts";
 export {
   buildZeroShotClassifier,
+  type ClassificationResultFields,
   evaluateZeroShotClassification,
+  evaluateZeroShotClassificationShard,
   type ZeroShotClassificationOptions,
   type ZeroShotClassificationResult,
+  zeroShotClassificationResult,
   zeroShotClassifier,
   type ZeroShotClassifierOptions,
 } from "./tasks/zeroshot_classification.ts";
 export {
   DEFAULT_RECALL_K,
   evaluateZeroShotRetrieval,
+  evaluateZeroShotRetrievalShard,
   type RetrievalDataset,
   type ZeroShotRetrievalOptions,
   type ZeroShotRetrievalResult,
+  zeroShotRetrievalResult,
 } from "./tasks/zeroshot_retrieval.ts";
 export * from "./src/hub/mod.ts";
 export { listDatasets, type ListDatasetsOptions } from "./src/dataset_list.ts";

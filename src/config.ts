@@ -24,6 +24,10 @@
  * Unlike evalscope, which ignores keys it does not know, an unknown or mistyped key is a
  * {@linkcode UsageError} naming the key, so a typo cannot silently change a benchmark.
  *
+ * clipbench extensions under `eval`: `shard` (`"i/n"` or `{index, count}`: evaluate one shard
+ * and write a partial result) and `shard_count` (the count, with the index from the environment:
+ * `CLIPBENCH_SHARD_INDEX` or a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX`).
+ *
  * @module
  */
 
@@ -35,6 +39,12 @@ import type { ModelDtype } from "./model_files.ts";
 import type { ExecutionProvider, GraphOptimizationLevel } from "./onnx_session.ts";
 import type { CropRounding, PreprocessMode } from "./preprocess.ts";
 import type { TextCleaning } from "./tokenizer.ts";
+import {
+  checkShardSpec,
+  parseShardSpec,
+  shardFromEnvironment,
+  type ShardSpec,
+} from "./shard_spec.ts";
 
 /** Task selection: `auto` reads `dataset_type.txt`, then the dataset name. */
 export type TaskChoice = "auto" | "zeroshot_classification" | "zeroshot_retrieval";
@@ -88,6 +98,17 @@ export interface EvalPlan {
   noCache: boolean;
   /** Score only the first `limit` samples of each dataset. */
   limit?: number;
+  /**
+   * Evaluate only this shard of each dataset and write a partial result instead of the result
+   * (src/shard_reading.ts says which samples; `cli.ts merge` makes the result). Not with `limit`.
+   */
+  shard?: ShardSpec;
+  /**
+   * A shard count whose index comes from the environment (`CLIPBENCH_SHARD_INDEX` or a
+   * Kubernetes Indexed Job's `JOB_COMPLETION_INDEX`); {@linkcode completePlan} resolves it into
+   * `shard` (see src/shard_spec.ts).
+   */
+  shardCount?: number;
   /** Results go to `<outputDir>/<model>/<dataset>_<task>.json`. */
   outputDir: string;
   /** Skip a model/dataset pair whose result file exists. */
@@ -144,14 +165,16 @@ export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   dumpTemplates: false,
 };
 
-function expectString(value: unknown, where: string): string {
+/** A non-empty string. */
+export function expectString(value: unknown, where: string): string {
   if (typeof value !== "string" || value === "") {
     throw new UsageError(`${where} must be a non-empty string, got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
-function expectBoolean(value: unknown, where: string): boolean {
+/** `true` or `false`. */
+export function expectBoolean(value: unknown, where: string): boolean {
   if (typeof value !== "boolean") {
     throw new UsageError(`${where} must be true or false, got ${JSON.stringify(value)}`);
   }
@@ -171,7 +194,8 @@ export function expectInteger(value: unknown, where: string, allowZero = false):
   return number;
 }
 
-function expectStringList(value: unknown, where: string): string[] {
+/** A non-empty list of non-empty strings (a single string counts as a list of one). */
+export function expectStringList(value: unknown, where: string): string[] {
   const list = typeof value === "string" ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
     throw new UsageError(
@@ -181,14 +205,16 @@ function expectStringList(value: unknown, where: string): string[] {
   return list.map((item, i) => expectString(item, `${where}[${i}]`));
 }
 
-function expectObject(value: unknown, where: string): Record<string, unknown> {
+/** A JSON object (not null, not a list). */
+export function expectObject(value: unknown, where: string): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new UsageError(`${where} must be an object, got ${JSON.stringify(value)}`);
   }
   return value as Record<string, unknown>;
 }
 
-function checkKeys(
+/** Refuses a key that is not in `allowed`, naming it and the known keys. */
+export function checkKeys(
   object: Record<string, unknown>,
   allowed: readonly string[],
   where: string,
@@ -268,7 +294,22 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
     limit: (plan, value, where) => {
       if (value !== null) plan.limit = expectInteger(value, where);
     },
+    // clipbench extensions: sharded runs (see src/shard_spec.ts).
+    shard: (plan, value, where) => {
+      if (value !== null) plan.shard = parseShardValue(value, where);
+    },
+    shard_count: (plan, value, where) => {
+      if (value !== null) plan.shardCount = expectInteger(value, where);
+    },
   };
+
+/** A shard as `"i/n"` or `{index, count}` (task_cfg and request bodies). */
+export function parseShardValue(value: unknown, where: string): ShardSpec {
+  if (typeof value === "string") return parseShardSpec(value, where);
+  const object = expectObject(value, where);
+  checkKeys(object, ["index", "count"], where);
+  return checkShardSpec(object.index, object.count, where);
+}
 
 /** Parses a `--task` value. */
 export function parseTaskChoice(value: string, where: string): TaskChoice {
@@ -326,14 +367,30 @@ export function planFromTaskConfig(config: unknown, source: string): Partial<Eva
   return plan;
 }
 
-/** Completes plan settings with the defaults and checks that models and datasets are given. */
+/**
+ * Completes plan settings with the defaults, resolves a `shardCount` with the index from the
+ * environment into `shard`, and checks that models and datasets are given and that a limit is not
+ * combined with a shard.
+ */
 export function completePlan(settings: Partial<EvalPlan>): EvalPlan {
   const plan = { ...DEFAULT_PLAN, ...stripUndefined(settings) } as EvalPlan;
+  if (plan.shardCount !== undefined) {
+    // A count whose index comes from the environment (an orchestrator's).
+    plan.shard = shardFromEnvironment({ explicit: plan.shard, count: plan.shardCount });
+    delete plan.shardCount;
+  }
   if (!plan.models || plan.models.length === 0) {
     throw new UsageError("no model given (--model <dir> or a config file's models)");
   }
   if (!plan.datasets || plan.datasets.length === 0) {
     throw new UsageError("no dataset given (--dataset <name> or a config file's dataset_name)");
+  }
+  if (plan.shard !== undefined && plan.limit !== undefined) {
+    throw new UsageError(
+      `a limit (--limit ${plan.limit}) cannot be combined with a shard: a shard cannot know ` +
+        `which samples are the dataset's first ${plan.limit} without reading the shards before ` +
+        `it; limit an unsharded run instead`,
+    );
   }
   if (plan.datasets.length > 1 && plan.datasetRoot && !plan.datasetRoot.includes("{dataset}")) {
     throw new UsageError(

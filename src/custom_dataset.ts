@@ -39,7 +39,7 @@
  */
 
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
-import type { SampleReadOptions } from "./dataset.ts";
+import { type SampleReadOptions, selectedShards } from "./dataset.ts";
 import { DatasetError } from "./errors.ts";
 import type { SkippedSample } from "./result.ts";
 import { IMAGE_EXTENSIONS, type Sample } from "./webdataset.ts";
@@ -146,6 +146,8 @@ export class CustomDataset {
     if (!(limit >= 0) || (limit !== Infinity && !Number.isInteger(limit))) {
       throw new RangeError(`limit must be a non-negative integer, got ${options.limit}`);
     }
+    // One "shard", the queries file: a shard list without it reads nothing.
+    if (selectedShards(options.shards, this.nshards)?.has(0) === false) return;
     const count = Math.min(limit, this.records.length);
     for (let index = 0; index < count; index++) {
       options.signal?.throwIfAborted();

@@ -56,6 +56,11 @@ export interface SampleReadOptions {
   readonly limit?: number;
   /** Cancels the reading; the abort reason is thrown from the iteration. */
   readonly signal?: AbortSignal;
+  /**
+   * Read only these shards (indices into the shard list), in ascending order; all when absent.
+   * Shards not listed are never opened (a sharded run reads only its own tar files).
+   */
+  readonly shards?: readonly number[];
 }
 
 /** An opened dataset: its metadata, read eagerly, and its samples, streamed on demand. */
@@ -217,9 +222,11 @@ class ShardedWebDataset implements WebDataset {
     if (!(limit >= 0) || (limit !== Infinity && !Number.isInteger(limit))) {
       throw new RangeError(`limit must be a non-negative integer, got ${options.limit}`);
     }
+    const selected = selectedShards(options.shards, this.nshards);
     let remaining = limit;
     for (const [index, url] of this.shardUrls.entries()) {
       if (remaining === 0) return;
+      if (selected !== undefined && !selected.has(index)) continue;
       signal?.throwIfAborted();
       const opened = await this.location.open(this.#shardPaths[index], { signal });
       if (opened.kind === "missing") {
@@ -273,6 +280,24 @@ class ShardedWebDataset implements WebDataset {
       }
     }
   }
+}
+
+/**
+ * The shard indices of a {@linkcode SampleReadOptions.shards} list as a set, or undefined for all.
+ *
+ * @throws {RangeError} when an index is not an integer in [0, nshards).
+ */
+export function selectedShards(
+  shards: readonly number[] | undefined,
+  nshards: number,
+): ReadonlySet<number> | undefined {
+  if (shards === undefined) return undefined;
+  for (const index of shards) {
+    if (!Number.isInteger(index) || index < 0 || index >= nshards) {
+      throw new RangeError(`shard index ${index} is outside the ${nshards} shard(s)`);
+    }
+  }
+  return new Set(shards);
 }
 
 function parseShardCount(text: string, location: string): number {

@@ -3,6 +3,13 @@
  * with its task and written to `<output_dir>/<model>/<dataset>_<task>.json`. A failing pair is
  * reported and the others still run; the caller decides the exit status from `failures`.
  *
+ * With `plan.shard` each pair evaluates only its shard and writes a partial result,
+ * `<output_dir>/<model>/<dataset>_<task>.shard-<i>-of-<n>.partial` (src/partial/partial_file.ts),
+ * with a fingerprint of everything its numbers depend on; src/partial/merge.ts makes the result.
+ *
+ * {@linkcode evaluateDataset} evaluates one dataset with a model already loaded (the HTTP
+ * handler's path, src/server/handler.ts).
+ *
  * @module
  */
 
@@ -13,14 +20,22 @@ import { resolveDataset } from "./hub/resolve_dataset.ts";
 import { resolveModel } from "./hub/resolve_model.ts";
 import { openWebDataset, type WebDataset } from "./dataset.ts";
 import { ClipbenchError, UsageError } from "./errors.ts";
-import { ClipModel } from "./model.ts";
+import { ClipModel, type LoadModelOptions } from "./model.ts";
 import { ProgressReporter } from "./progress.ts";
 import { resultPath, type TaskName, type TaskResult, writeResult } from "./result.ts";
 import {
   evaluateZeroShotClassification,
+  evaluateZeroShotClassificationShard,
   type EvaluationProgress,
 } from "../tasks/zeroshot_classification.ts";
-import { evaluateZeroShotRetrieval } from "../tasks/zeroshot_retrieval.ts";
+import {
+  evaluateZeroShotRetrieval,
+  evaluateZeroShotRetrievalShard,
+} from "../tasks/zeroshot_retrieval.ts";
+import { defaultCacheDir } from "./classifier_cache.ts";
+import { modelFingerprint, type PartialFingerprint } from "./partial/fingerprint.ts";
+import { partialPath, type PartialResult, writePartial } from "./partial/partial_file.ts";
+import type { ShardOutcome } from "./partial/shard_outcome.ts";
 import { CUSTOM_QUERIES_FILE, type CustomDataset, openCustomDataset } from "./custom_dataset.ts";
 import {
   type PromptFile,
@@ -65,7 +80,14 @@ export interface RunHooks {
   readonly interactive?: boolean;
   /** Stops the run. */
   readonly signal?: AbortSignal;
+  /** Called as samples are read (besides the progress shown on stderr). */
+  readonly onProgress?: (progress: EvaluationProgress) => void;
 }
+
+/** What one model × dataset evaluation produced: a result, or (for a shard) a partial result. */
+export type DatasetOutcome =
+  | { readonly kind: "result"; readonly result: TaskResult }
+  | { readonly kind: "partial"; readonly partial: PartialResult };
 
 /** The dataset location for one dataset name: `{dataset}` in the root replaced by the name. */
 export function datasetLocation(plan: EvalPlan, dataset: string): string | undefined {
@@ -108,22 +130,21 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Evaluates every model on every dataset of the plan.
+ * Evaluates every model on every dataset of the plan (each pair's shard, with `plan.shard`).
  *
- * @returns the results written and the pairs that failed.
+ * @returns the results written (for a sharded plan: none), the partial files written, and the
+ * pairs that failed.
  */
 export async function runEvaluations(
   plan: EvalPlan,
   hooks: RunHooks = {},
-): Promise<{ results: TaskResult[]; failures: EvaluationFailure[] }> {
+): Promise<{ results: TaskResult[]; partials: string[]; failures: EvaluationFailure[] }> {
   const log = hooks.log ?? ((message: string) => plan.quiet || console.error(message));
   const interactive = hooks.interactive ?? Deno.stderr.isTerminal();
   const results: TaskResult[] = [];
+  const partials: string[] = [];
   const failures: EvaluationFailure[] = [];
-  const prompts: PromptFiles = {
-    classnames: plan.classnamesFile ? await readClassnamesFile(plan.classnamesFile) : undefined,
-    templates: plan.templatesFile ? await readTemplatesFile(plan.templatesFile) : undefined,
-  };
+  const prompts = await readPromptFiles(plan);
   const progress = new DownloadProgressReporter({ interactive, quiet: plan.quiet });
   for (const spec of plan.models) {
     const modelName = modelResultName(spec.id);
@@ -143,37 +164,43 @@ export async function runEvaluations(
         try {
           // The metadata decides the task, hence the result file --skip-existing looks for.
           const opened = await openDataset(plan, datasetName, { signal: hooks.signal, progress });
-          const existing = resultPath(plan.outputDir, modelName, datasetName, opened.task);
+          const existing = plan.shard
+            ? partialPath(plan.outputDir, modelName, datasetName, opened.task, plan.shard)
+            : resultPath(plan.outputDir, modelName, datasetName, opened.task);
           if (plan.skipExisting && await exists(existing)) {
             log(`skip ${modelName} / ${datasetName}: ${existing} exists`);
             continue;
           }
           try {
-            model ??= await ClipModel.load(await modelFolder(plan, spec, progress, hooks.signal), {
-              threads: plan.threads,
-              graphOptimizationLevel: plan.graphOptimizationLevel,
-              memoryArena: plan.memoryArena,
-              executionProvider: plan.device,
-              dtype: plan.dtype,
-              preprocess: plan.preprocess,
-              cropRounding: plan.cropRounding,
-              textCleaning: plan.textCleaning,
-            });
+            model ??= await ClipModel.load(
+              await modelFolder(plan, spec, progress, hooks.signal),
+              modelLoadOptions(plan),
+            );
           } catch (error) {
             loadError = error;
             throw error;
           }
-          // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
-          const result = {
-            ...await evaluateOpened(plan, model, datasetName, opened, prompts, {
+          const outcome = await evaluateOpened(
+            plan,
+            model,
+            modelName,
+            datasetName,
+            opened,
+            prompts,
+            {
               log,
               interactive,
               signal: hooks.signal,
-            }),
-            model: modelName,
-          };
-          log(`wrote ${await writeResult(plan.outputDir, result)}`);
-          results.push(result);
+              onProgress: hooks.onProgress,
+            },
+          );
+          if (outcome.kind === "partial") {
+            log(`wrote ${await writePartial(existing, outcome.partial)}`);
+            partials.push(existing);
+          } else {
+            log(`wrote ${await writeResult(plan.outputDir, outcome.result)}`);
+            results.push(outcome.result);
+          }
         } catch (error) {
           if (!(error instanceof ClipbenchError)) throw error;
           fail(error);
@@ -183,13 +210,67 @@ export async function runEvaluations(
       await model?.release();
     }
   }
-  return { results, failures };
+  return { results, partials, failures };
 }
 
-/** Override files read once per run, handed to every classification. */
-interface PromptFiles {
+/** The options {@linkcode ClipModel.load} gets from a plan. */
+export function modelLoadOptions(plan: EvalPlan): LoadModelOptions {
+  return {
+    threads: plan.threads,
+    graphOptimizationLevel: plan.graphOptimizationLevel,
+    memoryArena: plan.memoryArena,
+    executionProvider: plan.device,
+    dtype: plan.dtype,
+    preprocess: plan.preprocess,
+    cropRounding: plan.cropRounding,
+    textCleaning: plan.textCleaning,
+  };
+}
+
+/**
+ * Evaluates one dataset of a plan with a loaded model: opens it, runs its task (or the plan's
+ * shard of it) and returns the result (or the partial result); nothing is written.
+ *
+ * @param modelName The name the result is filed under.
+ * @param prompts Class-name and template overrides (default: the plan's files, read now).
+ */
+export async function evaluateDataset(
+  plan: EvalPlan,
+  model: ClipModel,
+  modelName: string,
+  datasetName: string,
+  hooks: RunHooks & { readonly prompts?: PromptFiles } = {},
+): Promise<DatasetOutcome> {
+  const log = hooks.log ?? ((message: string) => plan.quiet || console.error(message));
+  const interactive = hooks.interactive ?? false;
+  const opened = await openDataset(plan, datasetName, {
+    signal: hooks.signal,
+    progress: new DownloadProgressReporter({ interactive, quiet: plan.quiet }),
+  });
+  return await evaluateOpened(
+    plan,
+    model,
+    modelName,
+    datasetName,
+    opened,
+    hooks.prompts ?? await readPromptFiles(plan),
+    { log, interactive, signal: hooks.signal, onProgress: hooks.onProgress },
+  );
+}
+
+/** Class-name and template overrides, read once per run and handed to every classification. */
+export interface PromptFiles {
+  /** Class names replacing each dataset's. */
   readonly classnames?: PromptFile<readonly string[]>;
+  /** Templates replacing each dataset's. */
   readonly templates?: PromptFile<ZeroShotTemplates>;
+}
+
+async function readPromptFiles(plan: EvalPlan): Promise<PromptFiles> {
+  return {
+    classnames: plan.classnamesFile ? await readClassnamesFile(plan.classnamesFile) : undefined,
+    templates: plan.templatesFile ? await readTemplatesFile(plan.templatesFile) : undefined,
+  };
 }
 
 /** An opened dataset and the task it will be evaluated with. */
@@ -263,16 +344,23 @@ async function modelFolder(
 async function evaluateOpened(
   plan: EvalPlan,
   model: ClipModel,
+  modelName: string,
   datasetName: string,
   opened: OpenedDataset,
   prompts: PromptFiles,
-  hooks: { log: (message: string) => void; interactive: boolean; signal?: AbortSignal },
-): Promise<TaskResult> {
-  const { log, interactive, signal } = hooks;
+  hooks: {
+    log: (message: string) => void;
+    interactive: boolean;
+    signal?: AbortSignal;
+    onProgress?: (progress: EvaluationProgress) => void;
+  },
+): Promise<DatasetOutcome> {
+  const { log, interactive, signal, onProgress } = hooks;
   const { task, location } = opened;
   log(
     `${model.name} / ${datasetName}: ${task} over ${opened.dataset.nshards} shard(s) of ${location}` +
-      (plan.limit !== undefined ? `, first ${plan.limit} samples` : ""),
+      (plan.limit !== undefined ? `, first ${plan.limit} samples` : "") +
+      (plan.shard !== undefined ? `, shard ${plan.shard.index}/${plan.shard.count}` : ""),
   );
   const progress = new ProgressReporter(`${model.name} / ${datasetName}`, {
     interactive,
@@ -285,25 +373,85 @@ async function evaluateOpened(
     maxSkippedFraction: plan.maxSkippedFraction,
     numWorkers: plan.numWorkers,
     inferenceWorker: plan.inferenceWorker,
-    onProgress: (p: EvaluationProgress) => progress.update(p),
+    onProgress: (p: EvaluationProgress) => {
+      progress.update(p);
+      onProgress?.(p);
+    },
     signal,
   };
   try {
     if (opened.task === "zeroshot_retrieval") {
-      return await evaluateZeroShotRetrieval(model, opened.dataset, {
-        ...common,
-        recallK: plan.recallK,
-      });
+      const options = { ...common, recallK: plan.recallK };
+      if (plan.shard === undefined) {
+        const result = await evaluateZeroShotRetrieval(model, opened.dataset, options);
+        // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
+        return { kind: "result", result: { ...result, model: modelName } };
+      }
+      const outcome = await evaluateZeroShotRetrievalShard(
+        model,
+        opened.dataset,
+        options,
+        plan.shard,
+      );
+      return {
+        kind: "partial",
+        partial: await partialResult(plan, model, modelName, opened, outcome),
+      };
     }
-    return await evaluateZeroShotClassification(model, opened.dataset, {
+    const options = {
       ...common,
       ...promptOverridesFor(datasetName, prompts),
       dumpClassnames: plan.dumpClassnames,
       dumpTemplates: plan.dumpTemplates,
       cacheDir: plan.cacheDir,
       noCache: plan.noCache,
-    });
+    };
+    if (plan.shard === undefined) {
+      const result = await evaluateZeroShotClassification(model, opened.dataset, options);
+      return { kind: "result", result: { ...result, model: modelName } };
+    }
+    const outcome = await evaluateZeroShotClassificationShard(
+      model,
+      opened.dataset,
+      options,
+      plan.shard,
+    );
+    return {
+      kind: "partial",
+      partial: await partialResult(plan, model, modelName, opened, outcome),
+    };
   } finally {
     progress.finish();
   }
+}
+
+/** A shard's outcome with its fingerprint (src/partial/fingerprint.ts) and model name. */
+async function partialResult(
+  plan: EvalPlan,
+  model: ClipModel,
+  modelName: string,
+  opened: OpenedDataset,
+  outcome: ShardOutcome,
+): Promise<PartialResult> {
+  const dataset = opened.dataset;
+  const fingerprint: PartialFingerprint = {
+    model: await modelFingerprint(model, plan.cacheDir ?? defaultCacheDir()),
+    dataset: {
+      name: outcome.resultFields.dataset,
+      split: plan.split,
+      task: opened.task,
+      type: dataset.type,
+      nshards: dataset.nshards,
+    },
+    task: outcome.taskFingerprint,
+    options: {
+      batch_size: plan.batchSize,
+      max_skipped: plan.maxSkippedFraction,
+      limit: plan.limit ?? null,
+    },
+  };
+  return {
+    fingerprint,
+    outcome: { ...outcome, resultFields: { ...outcome.resultFields, model: modelName } },
+  };
 }

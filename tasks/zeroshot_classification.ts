@@ -26,10 +26,16 @@
  * Similarities and class means are computed in float64 from the float32 embeddings (the reference
  * computes them in float32; this only matters for logits equal to within ~1e-7).
  *
+ * {@linkcode evaluateZeroShotClassificationShard} runs one shard of a sharded evaluation
+ * (src/shard_reading.ts) and returns the counts — or, multi-label, the rows with their samples'
+ * positions — that src/partial/merge.ts merges into exactly this module's result
+ * ({@linkcode zeroShotClassificationResult} builds both).
+ *
  * @module
  */
 
-import { DatasetError } from "../src/errors.ts";
+import { createHash } from "node:crypto";
+import { DatasetError, UsageError } from "../src/errors.ts";
 import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
 import {
   ClassificationAccumulator,
@@ -49,7 +55,15 @@ import type { ClipModel } from "../src/model.ts";
 import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
 import { type NpyArray, parseNpy } from "../src/npy.ts";
 import type { PromptOverrides, ZeroShotTemplates } from "../src/prompt_files.ts";
-import type { TaskResult } from "../src/result.ts";
+import type { SkippedSample, TaskResult } from "../src/result.ts";
+import type { ShardMetricState, ShardOutcome } from "../src/partial/shard_outcome.ts";
+import {
+  type PositionedSkip,
+  positionedSkips,
+  PositionList,
+  ShardReader,
+} from "../src/shard_reading.ts";
+import type { ShardSpec } from "../src/shard_spec.ts";
 import { labelField, type Sample } from "../src/webdataset.ts";
 import type { WebDataset } from "../src/dataset.ts";
 import { joinLocation } from "../src/byte_source.ts";
@@ -325,6 +339,8 @@ interface LabelScoring<T> {
   count(): number;
   /** The metrics of everything added. */
   result(): ClassificationMetrics | MultilabelMetrics;
+  /** What a shard records, given the positions of the samples added (in order). */
+  shardState(positions: PositionList): ShardMetricState;
 }
 
 function singleLabelScoring(classCount: number): LabelScoring<number> {
@@ -343,6 +359,8 @@ function singleLabelScoring(classCount: number): LabelScoring<number> {
     add: (logits, labels) => accumulator.update(logits, labels),
     count: () => accumulator.count,
     result: () => accumulator.result(),
+    // Counts do not depend on the order of the samples: no positions needed.
+    shardState: () => ({ kind: "classification", counts: accumulator.state() }),
   };
 }
 
@@ -356,6 +374,17 @@ function multiLabelScoring(
     add: (logits, targets) => accumulator.update(logits, targets),
     count: () => accumulator.count,
     result: () => accumulator.result(),
+    shardState: (positions) => {
+      const { scores, targets } = accumulator.rows();
+      return {
+        kind: "multilabel",
+        numClasses: classCount,
+        torchVectorLanes: accumulator.torchVectorLanes,
+        scores,
+        targets,
+        positions: { shards: positions.shards(), indices: positions.indices() },
+      };
+    },
   };
 }
 
@@ -399,19 +428,68 @@ function choosePrompts(dataset: WebDataset, options: ZeroShotClassificationOptio
   return { classnames, classnamesSource, templates, templatesSource };
 }
 
+/** The fields of a classification result other than its metrics and counts. */
+export interface ClassificationResultFields {
+  /** Dataset name. */
+  readonly dataset: string;
+  /** Model name. */
+  readonly model: string;
+  /** Where the class names came from. */
+  readonly classnames_source: string;
+  /** Where the templates came from. */
+  readonly templates_source: string;
+  /** The class names used, with `dumpClassnames`. */
+  readonly classnames?: readonly string[];
+  /** The templates used, with `dumpTemplates`. */
+  readonly templates?: readonly string[] | Readonly<Record<string, readonly string[]>>;
+}
+
 /**
- * Runs zero-shot classification of `model` on a classification or multi-label WebDataset.
- *
- * @throws {DatasetError} when the dataset has no class names or templates (and no override), when
- * an override's class names differ in number from the dataset's, when class-specific prompts miss
- * a class, when no sample could be scored, or when more than `maxSkippedFraction` of the samples
- * had to be skipped.
+ * A classification result, its fields in the order evalscope's file has them. Used by the
+ * unsharded run and by the merge of a sharded one, so both write the same file.
  */
-export async function evaluateZeroShotClassification(
+export function zeroShotClassificationResult(
+  fields: ClassificationResultFields,
+  metrics: ClassificationMetrics | MultilabelMetrics,
+  counts: { scored: number; skippedCount: number; skipped: readonly SkippedSample[] },
+): ZeroShotClassificationResult {
+  return {
+    dataset: fields.dataset,
+    model: fields.model,
+    task: "zeroshot_classification",
+    metrics,
+    n_samples: counts.scored,
+    n_skipped: counts.skippedCount,
+    classnames_source: fields.classnames_source,
+    templates_source: fields.templates_source,
+    ...(fields.classnames !== undefined && { classnames: fields.classnames }),
+    ...(fields.templates !== undefined && { templates: fields.templates }),
+    skipped: counts.skipped,
+  };
+}
+
+/** What {@linkcode scoreDataset} collected. */
+interface ScoredDataset {
+  readonly fields: ClassificationResultFields;
+  readonly scoring: LabelScoring<unknown>;
+  readonly tally: SampleTally;
+  /** The skipped samples with their positions (shard runs). */
+  readonly positionedSkipped?: readonly PositionedSkip[];
+  readonly classifier: Float64Array;
+  readonly classnames: readonly string[];
+  readonly templates: ZeroShotTemplates;
+}
+
+/**
+ * Builds the classifier and scores the samples — all of them (up to `limit`), or those of one
+ * shard when `shard` is given, whose positions it records.
+ */
+async function scoreDataset(
   model: ClipModel,
   dataset: WebDataset,
   options: ZeroShotClassificationOptions,
-): Promise<ZeroShotClassificationResult> {
+  shard?: { reader: ShardReader; positions: PositionList },
+): Promise<ScoredDataset> {
   const batchSize = options.batchSize ?? 128;
   const tally = new SampleTally(dataset, options);
   const { classnames, classnamesSource, templates, templatesSource } = choosePrompts(
@@ -429,39 +507,114 @@ export async function evaluateZeroShotClassification(
   const scoring: LabelScoring<unknown> = dataset.type === "multilabel"
     ? multiLabelScoring(classnames.length, options.torchVectorLanes)
     : singleLabelScoring(classnames.length);
-  const batches = imageEmbeddingBatches(
-    dataset.samples({ limit: options.limit, signal: options.signal }),
-    model,
-    {
-      batchSize,
-      extract: (sample) => scoring.extract(sample),
-      onSkip: tally.onSkip,
-      onSample: tally.onSample,
-      numWorkers: options.numWorkers,
-      inferenceWorker: options.inferenceWorker,
-      signal: options.signal,
-    },
-  );
+  const samples = shard
+    ? shard.reader.samples({ signal: options.signal })
+    : dataset.samples({ limit: options.limit, signal: options.signal });
+  const positioned = shard && positionedSkips(shard.reader, tally);
+  const skips = positioned ?? tally;
+  const batches = imageEmbeddingBatches(samples, model, {
+    batchSize,
+    extract: (sample) => ({
+      label: scoring.extract(sample),
+      position: shard?.reader.positionOf(sample),
+    }),
+    onSkip: skips.onSkip,
+    onSample: skips.onSample,
+    numWorkers: options.numWorkers,
+    inferenceWorker: options.inferenceWorker,
+    signal: options.signal,
+  });
   // Batches come in stream order (see src/pipeline/image_embeddings.ts for the overlap of
   // decoding and inference).
   for await (const batch of batches) {
-    scoring.add(classificationLogits(batch.embeddings, batch.count, weights, dim), batch.items);
+    const logits = classificationLogits(batch.embeddings, batch.count, weights, dim);
+    scoring.add(logits, batch.items.map((item) => item.label));
+    if (shard) { for (const item of batch.items) shard.positions.push(item.position!); }
   }
+  return {
+    fields: {
+      dataset: options.datasetName,
+      model: model.name,
+      classnames_source: classnamesSource,
+      templates_source: templatesSource,
+      ...(options.dumpClassnames && { classnames: [...classnames] }),
+      ...(options.dumpTemplates && { templates: templatesAsJson(templates) }),
+    },
+    scoring,
+    tally,
+    positionedSkipped: positioned?.skipped,
+    classifier: weights,
+    classnames,
+    templates,
+  };
+}
 
+/**
+ * Runs zero-shot classification of `model` on a classification or multi-label WebDataset.
+ *
+ * @throws {DatasetError} when the dataset has no class names or templates (and no override), when
+ * an override's class names differ in number from the dataset's, when class-specific prompts miss
+ * a class, when no sample could be scored, or when more than `maxSkippedFraction` of the samples
+ * had to be skipped.
+ */
+export async function evaluateZeroShotClassification(
+  model: ClipModel,
+  dataset: WebDataset,
+  options: ZeroShotClassificationOptions,
+): Promise<ZeroShotClassificationResult> {
+  const { fields, scoring, tally } = await scoreDataset(model, dataset, options);
   const scored = scoring.count();
   tally.check(scored);
-  return {
-    dataset: options.datasetName,
-    model: model.name,
-    task: "zeroshot_classification",
-    metrics: scoring.result(),
-    n_samples: scored,
-    n_skipped: tally.skippedCount,
-    classnames_source: classnamesSource,
-    templates_source: templatesSource,
-    ...(options.dumpClassnames && { classnames: [...classnames] }),
-    ...(options.dumpTemplates && { templates: templatesAsJson(templates) }),
+  return zeroShotClassificationResult(fields, scoring.result(), {
+    scored,
+    skippedCount: tally.skippedCount,
     skipped: tally.skipped,
+  });
+}
+
+/**
+ * Runs one shard of a zero-shot classification (src/shard_reading.ts says which samples) and
+ * returns what it collected, for src/partial/merge.ts to merge with the other shards. `limit`
+ * is not allowed (a shard cannot know which samples come first globally). The skipped-sample
+ * threshold is checked by the merge, over all shards; a shard may score no sample at all.
+ *
+ * @throws {UsageError} when `limit` is given.
+ * @throws {DatasetError} as {@linkcode evaluateZeroShotClassification}, except for the checks
+ * the merge makes.
+ */
+export async function evaluateZeroShotClassificationShard(
+  model: ClipModel,
+  dataset: WebDataset,
+  options: ZeroShotClassificationOptions,
+  shard: ShardSpec,
+): Promise<ShardOutcome> {
+  if (options.limit !== undefined) {
+    throw new UsageError("a limit cannot be combined with a shard (see --shard in the README)");
+  }
+  const reader = new ShardReader(dataset, shard);
+  const positions = new PositionList();
+  const scoredDataset = await scoreDataset(model, dataset, options, { reader, positions });
+  const { fields, scoring, tally, classifier, classnames, templates } = scoredDataset;
+  const state = scoring.shardState(positions);
+  return {
+    shard,
+    reading: { mode: reader.plan.mode, tarShards: reader.plan.tarShards, nshards: dataset.nshards },
+    datasetRoot: dataset.root,
+    resultFields: { ...fields, task: "zeroshot_classification" },
+    taskFingerprint: {
+      kind: state.kind,
+      classnames: [...classnames],
+      templates: templatesAsJson(templates),
+      classifier_sha256: createHash("sha256")
+        .update(new Uint8Array(classifier.buffer, classifier.byteOffset, classifier.byteLength))
+        .digest("hex"),
+      ...(state.kind === "multilabel" && { torch_vector_lanes: state.torchVectorLanes }),
+    },
+    state,
+    read: tally.read,
+    scored: scoring.count(),
+    skippedCount: tally.skippedCount,
+    skipped: scoredDataset.positionedSkipped ?? [],
   };
 }
 

@@ -20,6 +20,11 @@
  * The task reads anything with the shape of a WebDataset ({@linkcode RetrievalDataset}), so a
  * custom `image_queries.jsonl` folder (src/custom_dataset.ts) goes through the same code.
  *
+ * {@linkcode evaluateZeroShotRetrievalShard} runs one shard of a sharded evaluation
+ * (src/shard_reading.ts) and returns its embeddings with the images' positions, which
+ * src/partial/merge.ts renumbers into the unsharded order ({@linkcode zeroShotRetrievalResult}
+ * builds both results).
+ *
  * @module
  */
 
@@ -34,6 +39,14 @@ import {
 import type { ClipModel } from "../src/model.ts";
 import type { SkippedSample, TaskResult } from "../src/result.ts";
 import type { Sample } from "../src/webdataset.ts";
+import type { ShardOutcome } from "../src/partial/shard_outcome.ts";
+import {
+  type PositionedSkip,
+  positionedSkips,
+  PositionList,
+  ShardReader,
+} from "../src/shard_reading.ts";
+import type { ShardSpec } from "../src/shard_spec.ts";
 import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
 
 /** The recall@k list used when none is given. */
@@ -139,6 +152,94 @@ export function sampleCaptions(sample: Sample): string[] {
 }
 
 /**
+ * A retrieval result, its fields in the order the file has them. Used by the unsharded run and by
+ * the merge of a sharded one, so both write the same file.
+ */
+export function zeroShotRetrievalResult(
+  fields: { readonly dataset: string; readonly model: string },
+  metrics: RetrievalMetrics,
+  counts: {
+    images: number;
+    captions: number;
+    skippedCount: number;
+    skipped: readonly SkippedSample[];
+  },
+): ZeroShotRetrievalResult {
+  return {
+    dataset: fields.dataset,
+    model: fields.model,
+    task: "zeroshot_retrieval",
+    metrics,
+    n_samples: counts.images,
+    n_images: counts.images,
+    n_captions: counts.captions,
+    n_skipped: counts.skippedCount,
+    skipped: counts.skipped,
+  };
+}
+
+/** What {@linkcode encodeDataset} collected. */
+interface EncodedDataset {
+  readonly accumulator?: RetrievalAccumulator;
+  readonly tally: SampleTally;
+  readonly positionedSkipped?: readonly PositionedSkip[];
+}
+
+/**
+ * Encodes the images and captions — of all samples (up to `limit`), or of one shard's when
+ * `shard` is given, whose positions it records.
+ */
+async function encodeDataset(
+  model: ClipModel,
+  dataset: RetrievalDataset,
+  options: ZeroShotRetrievalOptions,
+  shard?: { reader: ShardReader; positions: PositionList },
+): Promise<EncodedDataset> {
+  const batchSize = options.batchSize ?? 128;
+  const tally = new SampleTally(dataset, options);
+  const positioned = shard && positionedSkips(shard.reader, tally);
+  const skips = positioned ?? tally;
+  let accumulator: RetrievalAccumulator | undefined;
+  const samples = shard
+    ? shard.reader.samples({ signal: options.signal })
+    : dataset.samples({ limit: options.limit, signal: options.signal });
+  const batches = imageEmbeddingBatches(samples, model, {
+    batchSize,
+    extract: (sample) => ({
+      captions: sampleCaptions(sample),
+      position: shard?.reader.positionOf(sample),
+    }),
+    onSkip: skips.onSkip,
+    onSample: skips.onSample,
+    numWorkers: options.numWorkers,
+    inferenceWorker: options.inferenceWorker,
+    signal: options.signal,
+  });
+
+  // Embeddings are added strictly in batch order, which numbers the images; each batch's
+  // captions are encoded as it arrives (the decoders keep working meanwhile).
+  for await (const images of batches) {
+    const captions = images.items.flatMap((item) => item.captions);
+    const owners = new Int32Array(captions.length);
+    let next = 0;
+    images.items.forEach((item, image) => owners.fill(image, next, next += item.captions.length));
+    const texts = await model.encodeTexts(captions, batchSize);
+    if (images.dim !== texts.dim) {
+      throw new DatasetError(
+        `${model.name}: image embeddings have ${images.dim} dimensions, text embeddings ` +
+          `${texts.dim}; retrieval compares them`,
+      );
+    }
+    accumulator ??= new RetrievalAccumulator(images.dim);
+    const first = accumulator.addImages(images.embeddings, images.count);
+    for (let i = 0; i < owners.length; i++) owners[i] += first;
+    accumulator.addCaptions(texts.embeddings, owners);
+    if (shard) { for (const item of images.items) shard.positions.push(item.position!); }
+  }
+  return { accumulator, tally, positionedSkipped: positioned?.skipped };
+}
+
+/**
  * Runs zero-shot retrieval of `model` on a retrieval dataset.
  *
  * @throws {UsageError} when the recall@k list is empty or holds something other than positive
@@ -152,9 +253,7 @@ export async function evaluateZeroShotRetrieval(
   dataset: RetrievalDataset,
   options: ZeroShotRetrievalOptions,
 ): Promise<ZeroShotRetrievalResult> {
-  const batchSize = options.batchSize ?? 128;
   const recallK = options.recallK ?? DEFAULT_RECALL_K;
-  const tally = new SampleTally(dataset, options);
   validateRecallK(recallK);
   const largestK = Math.max(...recallK);
   if (options.limit !== undefined && options.limit < largestK) {
@@ -163,53 +262,71 @@ export async function evaluateZeroShotRetrieval(
         `scores at most ${options.limit} images`,
     );
   }
-  let accumulator: RetrievalAccumulator | undefined;
-
-  const batches = imageEmbeddingBatches(
-    dataset.samples({ limit: options.limit, signal: options.signal }),
-    model,
-    {
-      batchSize,
-      extract: sampleCaptions,
-      onSkip: tally.onSkip,
-      onSample: tally.onSample,
-      numWorkers: options.numWorkers,
-      inferenceWorker: options.inferenceWorker,
-      signal: options.signal,
-    },
-  );
-
-  // Embeddings are added strictly in batch order, which numbers the images; each batch's
-  // captions are encoded as it arrives (the decoders keep working meanwhile).
-  for await (const images of batches) {
-    const captions = images.items.flat();
-    const owners = new Int32Array(captions.length);
-    let next = 0;
-    images.items.forEach((list, image) => owners.fill(image, next, next += list.length));
-    const texts = await model.encodeTexts(captions, batchSize);
-    if (images.dim !== texts.dim) {
-      throw new DatasetError(
-        `${model.name}: image embeddings have ${images.dim} dimensions, text embeddings ` +
-          `${texts.dim}; retrieval compares them`,
-      );
-    }
-    accumulator ??= new RetrievalAccumulator(images.dim);
-    const first = accumulator.addImages(images.embeddings, images.count);
-    for (let i = 0; i < owners.length; i++) owners[i] += first;
-    accumulator.addCaptions(texts.embeddings, owners);
-  }
-
+  const { accumulator, tally } = await encodeDataset(model, dataset, options);
   const scored = accumulator?.imageCount ?? 0;
   tally.check(scored);
+  return zeroShotRetrievalResult(
+    { dataset: options.datasetName, model: model.name },
+    accumulator!.result(recallK),
+    {
+      images: scored,
+      captions: accumulator!.captionCount,
+      skippedCount: tally.skippedCount,
+      skipped: tally.skipped,
+    },
+  );
+}
+
+/**
+ * Runs one shard of a zero-shot retrieval (src/shard_reading.ts says which samples) and returns
+ * the embeddings it collected, for src/partial/merge.ts to merge with the other shards. `limit`
+ * is not allowed; the recall@k list is checked against the numbers of images and captions, and
+ * the skipped-sample threshold over all samples, by the merge.
+ *
+ * @throws {UsageError} when `limit` is given or the recall@k list is invalid.
+ */
+export async function evaluateZeroShotRetrievalShard(
+  model: ClipModel,
+  dataset: RetrievalDataset,
+  options: ZeroShotRetrievalOptions,
+  shard: ShardSpec,
+): Promise<ShardOutcome> {
+  if (options.limit !== undefined) {
+    throw new UsageError("a limit cannot be combined with a shard (see --shard in the README)");
+  }
+  const recallK = options.recallK ?? DEFAULT_RECALL_K;
+  validateRecallK(recallK);
+  const reader = new ShardReader(dataset, shard);
+  const positions = new PositionList();
+  const { accumulator, tally, positionedSkipped } = await encodeDataset(
+    model,
+    dataset,
+    options,
+    { reader, positions },
+  );
+  const captionCounts = new Int32Array(accumulator?.imageCount ?? 0);
+  for (const image of accumulator?.captionImageIndices() ?? []) captionCounts[image]++;
   return {
-    dataset: options.datasetName,
-    model: model.name,
-    task: "zeroshot_retrieval",
-    metrics: accumulator!.result(recallK),
-    n_samples: scored,
-    n_images: scored,
-    n_captions: accumulator!.captionCount,
-    n_skipped: tally.skippedCount,
-    skipped: tally.skipped,
+    shard,
+    reading: { mode: reader.plan.mode, tarShards: reader.plan.tarShards, nshards: dataset.nshards },
+    datasetRoot: dataset.root,
+    resultFields: {
+      dataset: options.datasetName,
+      model: model.name,
+      task: "zeroshot_retrieval",
+    },
+    taskFingerprint: { kind: "retrieval", recall_k: [...recallK] },
+    state: {
+      kind: "retrieval",
+      dim: accumulator?.dim ?? 0,
+      images: accumulator?.imageEmbeddings() ?? new Float32Array(0),
+      captions: accumulator?.captionEmbeddings() ?? new Float32Array(0),
+      captionCounts,
+      positions: { shards: positions.shards(), indices: positions.indices() },
+    },
+    read: tally.read,
+    scored: accumulator?.imageCount ?? 0,
+    skippedCount: tally.skippedCount,
+    skipped: positionedSkipped ?? [],
   };
 }

@@ -28,6 +28,33 @@ export type ClassificationMetrics = {
   mean_per_class_recall: number;
 };
 
+/**
+ * Everything a {@linkcode ClassificationAccumulator} has counted: what a shard of a sharded run
+ * records, and what {@linkcode ClassificationAccumulator.merge} adds up. All counts are integers,
+ * so merged counts, and the metrics computed from them, are exactly those of one run over all the
+ * samples.
+ */
+export interface ClassificationState {
+  /** Number of classes. */
+  readonly numClasses: number;
+  /** Samples counted. */
+  readonly samples: number;
+  /** Samples whose class ranked first. */
+  readonly correctTop1: number;
+  /** Samples whose class ranked among the first five. */
+  readonly correctTop5: number;
+  /** Samples of each class. */
+  readonly perClassTotal: Float64Array;
+  /** Samples of each class whose argmax was the class. */
+  readonly perClassCorrect: Float64Array;
+}
+
+function checkCount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
+  }
+}
+
 /** Running counts for single-label classification metrics. */
 export class ClassificationAccumulator {
   /** Number of classes (columns of the logits). */
@@ -90,6 +117,62 @@ export class ClassificationAccumulator {
       if (rank < 5) this.#correctTop5++;
       this.#perClassTotal[label]++;
       if (best === label) this.#perClassCorrect[label]++;
+    }
+  }
+
+  /** A copy of the counts so far. */
+  state(): ClassificationState {
+    return {
+      numClasses: this.numClasses,
+      samples: this.#samples,
+      correctTop1: this.#correctTop1,
+      correctTop5: this.#correctTop5,
+      perClassTotal: this.#perClassTotal.slice(),
+      perClassCorrect: this.#perClassCorrect.slice(),
+    };
+  }
+
+  /**
+   * Adds the counts of another accumulator (of another shard of the same dataset).
+   *
+   * @throws {RangeError} when the class counts differ or the state is inconsistent (negative or
+   * fractional counts, more correct than total, class totals that do not add up to `samples`).
+   */
+  merge(state: ClassificationState): void {
+    const classes = this.numClasses;
+    if (state.numClasses !== classes) {
+      throw new RangeError(`cannot merge counts of ${state.numClasses} classes into ${classes}`);
+    }
+    if (state.perClassTotal.length !== classes || state.perClassCorrect.length !== classes) {
+      throw new RangeError(`per-class counts must hold ${classes} values`);
+    }
+    checkCount(state.samples, "samples");
+    checkCount(state.correctTop1, "top-1 hits");
+    checkCount(state.correctTop5, "top-5 hits");
+    let total = 0;
+    for (let c = 0; c < classes; c++) {
+      checkCount(state.perClassTotal[c], `samples of class ${c}`);
+      checkCount(state.perClassCorrect[c], `hits of class ${c}`);
+      if (state.perClassCorrect[c] > state.perClassTotal[c]) {
+        throw new RangeError(`class ${c} has more hits than samples`);
+      }
+      total += state.perClassTotal[c];
+    }
+    if (
+      total !== state.samples || state.correctTop1 > state.correctTop5 ||
+      state.correctTop5 > state.samples
+    ) {
+      throw new RangeError(
+        `inconsistent counts: ${state.samples} samples, ${total} by class, ` +
+          `${state.correctTop1} top-1 and ${state.correctTop5} top-5 hits`,
+      );
+    }
+    this.#samples += state.samples;
+    this.#correctTop1 += state.correctTop1;
+    this.#correctTop5 += state.correctTop5;
+    for (let c = 0; c < classes; c++) {
+      this.#perClassTotal[c] += state.perClassTotal[c];
+      this.#perClassCorrect[c] += state.perClassCorrect[c];
     }
   }
 

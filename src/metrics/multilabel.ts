@@ -278,6 +278,25 @@ export class MultilabelAccumulator {
     );
   }
 
+  /** The torch vector width whose sums are reproduced. */
+  get torchVectorLanes(): TorchVectorLanes {
+    return this.#lanes;
+  }
+
+  /**
+   * Copies of the rows added so far, in the order they were added: `count × numClasses` float32
+   * scores and 0/1 targets, row-major. Adding these rows, in this order, to a new accumulator
+   * gives the same metric bit for bit (a shard's partial result holds them).
+   */
+  rows(): { scores: Float32Array; targets: Uint8Array; count: number } {
+    const size = this.#samples * this.numClasses;
+    return {
+      scores: this.#scores.slice(0, size),
+      targets: this.#targets.slice(0, size),
+      count: this.#samples,
+    };
+  }
+
   /** The metric of everything added so far. */
   result(): MultilabelMetrics {
     return { mean_average_precision: meanAveragePrecision(this.averagePrecisions(), this.#lanes) };

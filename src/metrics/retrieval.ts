@@ -353,6 +353,21 @@ export class RetrievalAccumulator {
     this.#ranks = undefined;
   }
 
+  /** Copies of the image embeddings added so far (`imageCount × dim`, row-major, in order). */
+  imageEmbeddings(): Float32Array {
+    return this.#images.slice(0, this.#imageCount * this.dim);
+  }
+
+  /** Copies of the caption embeddings added so far (`captionCount × dim`, row-major, in order). */
+  captionEmbeddings(): Float32Array {
+    return this.#captions.slice(0, this.#captionCount * this.dim);
+  }
+
+  /** A copy of the image index of each caption added so far. */
+  captionImageIndices(): Int32Array {
+    return this.#captionImages.slice(0, this.#captionCount);
+  }
+
   /** The ranks of everything added so far (computed once, until more is added). */
   ranks(): RetrievalRanks {
     this.#ranks ??= retrievalRanks(
