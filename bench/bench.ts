@@ -1,0 +1,283 @@
+/**
+ * `deno task bench`: how fast clipbench is, and where the time goes, on this machine.
+ *
+ * For the main model and dataset (by default a generated OpenAI ViT-B/32 — random weights,
+ * real architecture — over a generated WebDataset of 640×480 photo-like JPEGs) and for the
+ * shipped demo model on the demo data, it measures:
+ *
+ * - the inference ceiling: images/s of the vision tower on pre-made tensors;
+ * - decode + preprocess images/s on one core, and Pillow (+ torchvision)'s on the same files
+ *   when `/usr/bin/python3` has them;
+ * - end-to-end images/s through `evaluateZeroShotClassification`, and its ratio to the ceiling;
+ * - text-tower prompts/s and the time to build the classifier (and, extrapolated, a
+ *   1,000-class × 80-template one), and a second build's time through the classifier cache;
+ *
+ * and, in fresh processes, the peak resident memory of two runs of different lengths (1,000 and
+ * 10,000 samples by default) and the time from process start to the first scored batch. It
+ * prints the figures with ratios measured in the same run and writes them as JSON
+ * (see record.ts). Generated models and datasets are kept in `.cache/bench/` (cache.ts), so
+ * only the first run pays for them. Flags: see flags.ts.
+ *
+ * @module
+ */
+
+import { basename, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openWebDataset } from "../src/dataset.ts";
+import { ClipModel } from "../src/model.ts";
+import type { CachedFolder } from "./cache.ts";
+import { BENCH_USAGE, type BenchFlags, parseBenchFlags } from "./flags.ts";
+import { generatedDataset, generatedModel } from "./inputs.ts";
+import { type ChildRun, runEvaluationChild } from "./evaluate_child.ts";
+import { measureDecode, readImages } from "./measure_decode.ts";
+import { type EndToEndOptions, measureEndToEnd } from "./measure_end_to_end.ts";
+import { measureInference } from "./measure_inference.ts";
+import { measurePil } from "./measure_pil.ts";
+import { measureText } from "./measure_text.ts";
+import { type BenchRecord, formatRecord, type ModelMeasures, type PeakRssRun } from "./record.ts";
+
+const DEMO_MODEL = fileURLToPath(new URL("../examples/demo/tiny-clip-demo", import.meta.url));
+const DEMO_DATA = fileURLToPath(new URL("../examples/demo/data/fashion_mnist_1k", import.meta.url));
+/** Samples in the demo dataset. */
+const DEMO_SAMPLES = 1000;
+
+/** Logical cores of this machine. */
+function coreCount(): number {
+  return navigator.hardwareConcurrency || 1;
+}
+
+function progress(message: string): void {
+  console.error(`bench: ${message}`);
+}
+
+/** Seconds the inference ceiling is measured for (at least two batches either way). */
+function ceilingSeconds(flags: BenchFlags): number {
+  return flags.quick ? 0.2 : 8;
+}
+
+/**
+ * The task options every end-to-end run passes: the bench's batch size and workers, and the
+ * run's own classifier cache folder (so the bench leaves the user's cache alone).
+ */
+function taskOptions(flags: BenchFlags, classifierCache: string): EndToEndOptions {
+  return {
+    batchSize: flags.batchSize,
+    cacheDir: classifierCache,
+    ...(flags.numWorkers !== undefined && { numWorkers: flags.numWorkers }),
+  };
+}
+
+/** Local shard paths of a dataset, or undefined when its shards are remote. */
+function localShards(shardUrls: readonly string[]): string[] | undefined {
+  return shardUrls.every((url) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
+    ? [...shardUrls]
+    : undefined;
+}
+
+/** Every measure of one model on one dataset, in one process. */
+async function measureModel(
+  flags: BenchFlags,
+  modelDir: string,
+  datasetRoot: string,
+  options: {
+    generated?: string;
+    samples: number;
+    decodeImages: number;
+    classifierCache: string;
+  },
+): Promise<ModelMeasures> {
+  const model = await ClipModel.load(modelDir, { threads: flags.threads });
+  try {
+    const dataset = await openWebDataset(datasetRoot);
+    progress(`${model.name}: inference ceiling at batch ${flags.batchSize}`);
+    const inference = await measureInference(model, {
+      batchSize: flags.batchSize,
+      minSeconds: ceilingSeconds(flags),
+      minBatches: 2,
+    });
+    progress(`${model.name}: decode + preprocess on one core (${options.decodeImages} images)`);
+    const images = await readImages(dataset, options.decodeImages);
+    const decode = await measureDecode(images, model.preprocessor);
+    const shards = localShards(dataset.shardUrls);
+    progress(`${model.name}: Pillow on the same images`);
+    const pil = shards
+      ? await measurePil(shards, options.decodeImages, model.preprocessor.width)
+      : { skipped: "the dataset's shards are not local files" };
+    progress(`${model.name}: text tower`);
+    const { classnames, templates } = dataset;
+    if (!classnames || !templates) {
+      throw new Error(
+        `${datasetRoot} has no classnames.txt or templates: not a classification set`,
+      );
+    }
+    const text = await measureText(model, classnames, templates, flags.batchSize);
+    progress(`${model.name}: end to end (${options.samples} samples)`);
+    const endToEnd = await measureEndToEnd(
+      model,
+      dataset,
+      options.samples,
+      taskOptions(flags, options.classifierCache),
+    );
+    return {
+      model: {
+        dir: modelDir,
+        name: model.name,
+        ...(options.generated !== undefined && { generated: options.generated }),
+      },
+      dataset: datasetRoot,
+      inference,
+      decode,
+      pil,
+      endToEnd,
+      text,
+      ratios: {
+        endToEndToCeiling: endToEnd.imagesPerSecond / inference.imagesPerSecond,
+        decodeToPil: "skipped" in pil ? null : decode.imagesPerSecond / pil.imagesPerSecond,
+        decodeCoresForCeiling: inference.imagesPerSecond / decode.imagesPerSecond,
+        sharedCoresBound: 1 /
+          (1 + inference.imagesPerSecond / (coreCount() * decode.imagesPerSecond)),
+      },
+    };
+  } finally {
+    await model.release();
+  }
+}
+
+function noteGenerated(what: string, folder: CachedFolder): void {
+  progress(
+    folder.built
+      ? `generated ${what} in ${folder.seconds.toFixed(1)} s: ${folder.dir}`
+      : `${what} from the cache: ${folder.dir}`,
+  );
+}
+
+/** Runs the whole bench; returns the record (also written to `flags.json`). */
+export async function runBench(flags: BenchFlags): Promise<BenchRecord> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const generated: Record<string, { dir: string; seconds: number }> = {};
+  const remember = (key: string, what: string, folder: CachedFolder) => {
+    noteGenerated(what, folder);
+    generated[key] = { dir: folder.dir, seconds: folder.seconds };
+    return folder.dir;
+  };
+
+  const preset = flags.quick ? "tiny" : "vit-b-32";
+  const modelDir = flags.model ??
+    remember("model", `the ${preset} model`, await generatedModel(flags.cacheDir, preset));
+  const datasetSamples = Math.max(...flags.rssSamples, flags.samples, flags.decodeImages);
+  const datasetRoot = flags.dataset ??
+    remember(
+      "dataset",
+      `the ${datasetSamples}-sample JPEG dataset`,
+      await generatedDataset(
+        flags.cacheDir,
+        { samples: datasetSamples, shardSize: flags.quick ? 50 : 1000 },
+        (done, total) => progress(`dataset shard ${done}/${total} written`),
+      ),
+    );
+  const rssModel = flags.rssModel ??
+    (flags.model === undefined && flags.quick
+      ? modelDir
+      : remember("rssModel", "the tiny model", await generatedModel(flags.cacheDir, "tiny")));
+
+  // The runs' classifiers go to a cache folder of this run's own, removed at the end.
+  const classifierCache = await Deno.makeTempDir({ prefix: "clipbench-bench-classifiers-" });
+  let main: ModelMeasures, demo: ModelMeasures;
+  const runs: PeakRssRun[] = [];
+  let first: ChildRun;
+  try {
+    main = await measureModel(flags, modelDir, datasetRoot, {
+      generated: flags.model === undefined ? `${preset}, seed 0` : undefined,
+      samples: flags.samples,
+      decodeImages: flags.decodeImages,
+      classifierCache,
+    });
+    demo = await measureModel(flags, DEMO_MODEL, DEMO_DATA, {
+      samples: Math.min(flags.samples, DEMO_SAMPLES),
+      decodeImages: Math.min(flags.decodeImages, DEMO_SAMPLES),
+      classifierCache,
+    });
+    for (const samples of flags.rssSamples) {
+      progress(`peak memory: ${samples} samples in a fresh process`);
+      const run = await runEvaluationChild({
+        model: rssModel,
+        dataset: datasetRoot,
+        limit: samples,
+        threads: flags.threads,
+        options: taskOptions(flags, classifierCache),
+      });
+      runs.push({
+        samples: run.samples,
+        peakRssBytes: run.peakRssBytes,
+        wallSeconds: run.wallSeconds,
+      });
+    }
+    progress("start-up: the demo's first batch in a fresh process");
+    // A first run: no classifier cache, so the text tower's start-up cost is in the figure.
+    first = await runEvaluationChild({
+      model: DEMO_MODEL,
+      dataset: DEMO_DATA,
+      limit: flags.batchSize,
+      threads: flags.threads,
+      options: { ...taskOptions(flags, classifierCache), noCache: true },
+    });
+  } finally {
+    await Deno.remove(classifierCache, { recursive: true });
+  }
+  const [short, long] = runs;
+
+  const record: BenchRecord = {
+    benchRecordVersion: 1,
+    startedAt: startedAt.toISOString(),
+    seconds: (performance.now() - started) / 1000,
+    quick: flags.quick,
+    machine: {
+      cores: coreCount(),
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+    },
+    settings: {
+      batchSize: flags.batchSize,
+      threads: flags.threads,
+      numWorkers: flags.numWorkers ?? null,
+      samples: flags.samples,
+    },
+    generated,
+    main,
+    demo,
+    peakRss: {
+      model: basename(rssModel),
+      dataset: basename(datasetRoot),
+      runs: [short, long],
+      ratio: short.peakRssBytes && long.peakRssBytes
+        ? long.peakRssBytes / short.peakRssBytes
+        : null,
+    },
+    firstBatch: {
+      model: basename(DEMO_MODEL),
+      dataset: basename(DEMO_DATA),
+      batchSize: flags.batchSize,
+      msSinceStart: first.msSinceStart,
+      msSinceSpawn: first.msSinceSpawn,
+    },
+  };
+  await Deno.mkdir(dirname(flags.json), { recursive: true });
+  await Deno.writeTextFile(flags.json, JSON.stringify(record, null, 2) + "\n");
+  return record;
+}
+
+if (import.meta.main) {
+  let flags: BenchFlags;
+  try {
+    flags = parseBenchFlags(Deno.args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${BENCH_USAGE}`);
+    Deno.exit(2);
+  }
+  const record = await runBench(flags);
+  console.log(formatRecord(record));
+  console.log(`\nwrote ${flags.json}`);
+}

@@ -1,0 +1,64 @@
+/**
+ * The Python reference's decode + preprocess speed on one core, for comparison: Pillow, with
+ * torchvision's transform when it is installed (bench/pil_preprocess.py), on the same images
+ * as {@linkcode measureDecode}. Optional: without `/usr/bin/python3` and Pillow the measure is
+ * skipped with the reason (clipbench itself never runs Python).
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+/** The Python interpreter used (Debian's, where Pillow and torchvision are packaged). */
+const PYTHON = "/usr/bin/python3";
+const SCRIPT = fileURLToPath(new URL("./pil_preprocess.py", import.meta.url));
+
+/** What {@linkcode measurePil} measured, or why it did not. */
+export type PilMeasure =
+  | {
+    /** Pillow's version, and torchvision's (or numpy's when torchvision is absent). */
+    readonly library: string;
+    /** Images timed. */
+    readonly images: number;
+    /** Seconds in `Image.open` + `load`. */
+    readonly decodeSeconds: number;
+    /** Seconds in the transform. */
+    readonly preprocessSeconds: number;
+    /** Images per second, one core. */
+    readonly imagesPerSecond: number;
+  }
+  | {
+    /** Why there is no measure. */
+    readonly skipped: string;
+  };
+
+/**
+ * Runs bench/pil_preprocess.py on the first `count` images of `shards` (local tar paths),
+ * preprocessed to `size` × `size`.
+ */
+export async function measurePil(
+  shards: readonly string[],
+  count: number,
+  size: number,
+): Promise<PilMeasure> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(PYTHON, {
+      args: [SCRIPT, String(count), String(size), ...shards],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { skipped: `${PYTHON} not found` };
+    throw error;
+  }
+  const text = new TextDecoder();
+  if (!output.success) {
+    const stderr = text.decode(output.stderr).trim();
+    const reason = /No module named '?PIL/.test(stderr)
+      ? "Pillow is not installed for /usr/bin/python3 (apt-get install python3-pil)"
+      : `pil_preprocess.py failed: ${stderr.split("\n").slice(-1)[0]}`;
+    return { skipped: reason };
+  }
+  return JSON.parse(text.decode(output.stdout));
+}

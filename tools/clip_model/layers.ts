@@ -1,0 +1,210 @@
+/**
+ * Transformer building blocks as ONNX subgraphs, with seeded random weights: the operator mix of
+ * a PyTorch export of CLIP (`MatMul` + `Add` linears, `LayerNormalization`, multi-head attention
+ * as `Reshape`/`Transpose`/`MatMul`/`Softmax`, QuickGELU or GELU MLPs, pre-LayerNorm residual
+ * blocks), so onnxruntime sees and optimises what it sees in a real model and the speed is real.
+ *
+ * Weights are uniform, scaled by 1/√fan-in for linears (so each layer keeps activations near
+ * unit size) and small for embeddings and biases; LayerNorm scales are near 1. Each tensor draws
+ * from its own stream, {@linkcode deriveSeed}(seed, name), so the weights depend only on the seed
+ * and the tensor's name.
+ *
+ * @module
+ */
+
+import type { GraphBuilder } from "../onnx/builder.ts";
+import { deriveSeed, SeededRandom } from "../seeded_random.ts";
+import type { Activation } from "./shape.ts";
+
+/** Where layers are added: the graph, the weight seed, and shared constants. */
+export class LayerContext {
+  /** The graph being built. */
+  readonly graph: GraphBuilder;
+  /** Base seed of every weight tensor. */
+  readonly seed: number;
+  readonly #constants = new Map<string, string>();
+
+  /** Starts adding layers to `graph` with weights from `seed`. */
+  constructor(graph: GraphBuilder, seed: number) {
+    this.graph = graph;
+    this.seed = seed;
+  }
+
+  /** A weight initializer of uniform values in [-scale, scale); returns its name. */
+  weight(name: string, dims: readonly number[], scale: number): string {
+    const values = new Float32Array(dims.reduce((n, d) => n * d, 1));
+    new SeededRandom(deriveSeed(this.seed, name)).fillUniform(values, scale);
+    return this.graph.initializer(name, "float32", dims, values);
+  }
+
+  /** A weight initializer of `center` ± `spread` (LayerNorm scales); returns its name. */
+  weightAround(name: string, dims: readonly number[], center: number, spread: number): string {
+    const values = new Float32Array(dims.reduce((n, d) => n * d, 1));
+    new SeededRandom(deriveSeed(this.seed, name)).fillUniform(values, spread);
+    for (let i = 0; i < values.length; i++) values[i] += center;
+    return this.graph.initializer(name, "float32", dims, values);
+  }
+
+  /** A shared int64 constant (shapes, axes), created once per distinct value. */
+  int64(values: readonly number[], scalar = false): string {
+    const key = `i64:${scalar ? "s" : ""}${values.join(",")}`;
+    let name = this.#constants.get(key);
+    if (name === undefined) {
+      name = `const_i64_${this.#constants.size}`;
+      this.graph.initializer(name, "int64", scalar ? [] : [values.length], values);
+      this.#constants.set(key, name);
+    }
+    return name;
+  }
+
+  /** A shared float32 scalar constant. */
+  float(value: number): string {
+    const key = `f32:${value}`;
+    let name = this.#constants.get(key);
+    if (name === undefined) {
+      name = `const_f32_${this.#constants.size}`;
+      this.graph.initializer(name, "float32", [], [value]);
+      this.#constants.set(key, name);
+    }
+    return name;
+  }
+}
+
+/** Bias and embedding scale. */
+const SMALL = 0.02;
+
+/**
+ * `x · W + b` over the last axis, as a PyTorch `Linear` exports (`MatMul` with the transposed
+ * weight as an initializer, then `Add`).
+ */
+export function linear(
+  ctx: LayerContext,
+  name: string,
+  input: string,
+  inDim: number,
+  outDim: number,
+  bias = true,
+): string {
+  const weight = ctx.weight(`${name}.weight`, [inDim, outDim], 1 / Math.sqrt(inDim));
+  const product = ctx.graph.op("MatMul", [input, weight]);
+  if (!bias) return product;
+  return ctx.graph.op("Add", [product, ctx.weight(`${name}.bias`, [outDim], SMALL)]);
+}
+
+/** LayerNorm over the last axis (opset 17 `LayerNormalization`, ε = 1e-5). */
+export function layerNorm(ctx: LayerContext, name: string, input: string, dim: number): string {
+  const scale = ctx.weightAround(`${name}.weight`, [dim], 1, 0.1);
+  const bias = ctx.weight(`${name}.bias`, [dim], SMALL);
+  return ctx.graph.op("LayerNormalization", [input, scale, bias], {
+    axis: -1,
+    epsilon: 1e-5,
+  });
+}
+
+/** QuickGELU (x·σ(1.702x)) or GELU (0.5·x·(1 + erf(x/√2))), as PyTorch exports them. */
+export function activate(ctx: LayerContext, kind: Activation, input: string): string {
+  const g = ctx.graph;
+  if (kind === "quick_gelu") {
+    const gate = g.op("Sigmoid", [g.op("Mul", [input, ctx.float(1.702)])]);
+    return g.op("Mul", [input, gate]);
+  }
+  const erf = g.op("Erf", [g.op("Div", [input, ctx.float(Math.SQRT2)])]);
+  const half = g.op("Mul", [input, ctx.float(0.5)]);
+  return g.op("Mul", [half, g.op("Add", [erf, ctx.float(1)])]);
+}
+
+/** Sizes of one transformer block. */
+export interface BlockShape {
+  /** Residual width. */
+  readonly width: number;
+  /** Attention heads. */
+  readonly heads: number;
+  /** MLP hidden size. */
+  readonly intermediate: number;
+  /** MLP activation. */
+  readonly activation: Activation;
+}
+
+/**
+ * Multi-head self-attention over `[batch, sequence, width]`: q, k, v linears, heads split with
+ * `Reshape` + `Transpose`, `softmax(q·kᵀ/√d + mask)·v`, heads merged, output linear.
+ *
+ * @param mask An additive `[sequence, sequence]` mask (0 or a large negative), or none.
+ */
+export function selfAttention(
+  ctx: LayerContext,
+  name: string,
+  input: string,
+  shape: BlockShape,
+  mask?: string,
+): string {
+  const g = ctx.graph;
+  const { width, heads } = shape;
+  const headDim = width / heads;
+  const split = ctx.int64([0, 0, heads, headDim]);
+  const heads4d = (value: string, perm: number[]) =>
+    g.op("Transpose", [g.op("Reshape", [value, split])], { perm });
+  const q = linear(ctx, `${name}.q_proj`, input, width, width);
+  const scaledQ = g.op("Mul", [q, ctx.float(1 / Math.sqrt(headDim))]);
+  const queries = heads4d(scaledQ, [0, 2, 1, 3]); // [B, H, S, D]
+  const keys = heads4d(linear(ctx, `${name}.k_proj`, input, width, width), [0, 2, 3, 1]); // [B,H,D,S]
+  const values = heads4d(linear(ctx, `${name}.v_proj`, input, width, width), [0, 2, 1, 3]);
+  let scores = g.op("MatMul", [queries, keys]); // [B, H, S, S]
+  if (mask !== undefined) scores = g.op("Add", [scores, mask]);
+  const weights = g.op("Softmax", [scores], { axis: -1 });
+  const context = g.op("Transpose", [g.op("MatMul", [weights, values])], { perm: [0, 2, 1, 3] });
+  const merged = g.op("Reshape", [context, ctx.int64([0, 0, width])]);
+  return linear(ctx, `${name}.out_proj`, merged, width, width);
+}
+
+/** The block's MLP: linear → activation → linear. */
+export function mlp(ctx: LayerContext, name: string, input: string, shape: BlockShape): string {
+  const hidden = linear(ctx, `${name}.fc1`, input, shape.width, shape.intermediate);
+  const activated = activate(ctx, shape.activation, hidden);
+  return linear(ctx, `${name}.fc2`, activated, shape.intermediate, shape.width);
+}
+
+/** A pre-LayerNorm residual block: x + attn(ln1(x)), then + mlp(ln2(x)). */
+export function transformerBlock(
+  ctx: LayerContext,
+  name: string,
+  input: string,
+  shape: BlockShape,
+  mask?: string,
+): string {
+  const g = ctx.graph;
+  const attended = selfAttention(
+    ctx,
+    `${name}.self_attn`,
+    layerNorm(ctx, `${name}.layer_norm1`, input, shape.width),
+    shape,
+    mask,
+  );
+  const afterAttention = g.op("Add", [input, attended]);
+  const transformed = mlp(
+    ctx,
+    `${name}.mlp`,
+    layerNorm(ctx, `${name}.layer_norm2`, afterAttention, shape.width),
+    shape,
+  );
+  return g.op("Add", [afterAttention, transformed]);
+}
+
+/** `count` blocks in sequence, named `<prefix>.layers.<i>`. */
+export function transformer(
+  ctx: LayerContext,
+  prefix: string,
+  input: string,
+  shape: BlockShape,
+  count: number,
+  mask?: string,
+): string {
+  let hidden = input;
+  for (let i = 0; i < count; i++) {
+    hidden = transformerBlock(ctx, `${prefix}.layers.${i}`, hidden, shape, mask);
+  }
+  return hidden;
+}
+
+/** Scale of token, position and class embeddings. */
+export const EMBEDDING_SCALE: number = SMALL;

@@ -1,0 +1,148 @@
+/**
+ * The two CLIP towers as ONNX graphs, with the inputs, outputs and dynamic axes of the
+ * transformers.js exports (`CLIPVisionModelWithProjection`, `CLIPTextModelWithProjection`):
+ *
+ * - vision: `pixel_values` `[batch_size, num_channels, height, width]` → patch `Conv` (kernel =
+ *   stride = patch size, no bias) → class token + position embeddings → `pre_layrnorm` →
+ *   transformer → the class token → `post_layernorm` → `visual_projection` → `image_embeds`
+ *   `[batch_size, embed]`;
+ * - text: `input_ids` `[batch_size, sequence_length]` (int64) → token + position embeddings →
+ *   causal transformer (additive mask sliced to the sequence length) → `final_layer_norm` → the
+ *   hidden state at the end token (`ArgMax` of the ids: the end token has the highest id) →
+ *   `text_projection` → `text_embeds` `[batch_size, embed]`.
+ *
+ * @module
+ */
+
+import { GraphBuilder } from "../onnx/builder.ts";
+import { EMBEDDING_SCALE, LayerContext, layerNorm, linear, transformer } from "./layers.ts";
+import type { ClipShape } from "./shape.ts";
+
+/** Additive mask value for future positions (exp underflows to 0 in the softmax). */
+const MASKED = -1e9;
+
+/** Builds the image tower of `shape` with weights from `seed`. */
+export function buildVisionTower(shape: ClipShape, seed: number): GraphBuilder {
+  const { imageSize, patchSize, width, layers, heads, intermediate } = shape.vision;
+  const graph = new GraphBuilder("vision_model");
+  const ctx = new LayerContext(graph, seed);
+  const pixels = graph.input("pixel_values", "float32", [
+    "batch_size",
+    "num_channels",
+    "height",
+    "width",
+  ]);
+  const patches = (imageSize / patchSize) ** 2;
+  const kernel = ctx.weight(
+    "vision_model.embeddings.patch_embedding.weight",
+    [width, 3, patchSize, patchSize],
+    1 / Math.sqrt(3 * patchSize * patchSize),
+  );
+  const grid = graph.op("Conv", [pixels, kernel], {
+    kernel_shape: [patchSize, patchSize],
+    strides: [patchSize, patchSize],
+  }); // [B, width, g, g]
+  const tokens = graph.op("Transpose", [graph.op("Reshape", [grid, ctx.int64([0, width, -1])])], {
+    perm: [0, 2, 1],
+  }); // [B, patches, width]
+  const batch = graph.op("Shape", [pixels], { start: 0, end: 1 });
+  const classShape = graph.op("Concat", [batch, ctx.int64([1, width])], { axis: 0 });
+  const classEmbedding = ctx.weight(
+    "vision_model.embeddings.class_embedding",
+    [1, 1, width],
+    EMBEDDING_SCALE,
+  );
+  const classTokens = graph.op("Expand", [classEmbedding, classShape]);
+  const sequence = graph.op("Concat", [classTokens, tokens], { axis: 1 });
+  const positions = ctx.weight(
+    "vision_model.embeddings.position_embedding.weight",
+    [patches + 1, width],
+    EMBEDDING_SCALE,
+  );
+  const embedded = layerNorm(
+    ctx,
+    "vision_model.pre_layrnorm",
+    graph.op("Add", [sequence, positions]),
+    width,
+  );
+  const hidden = transformer(ctx, "vision_model.encoder", embedded, {
+    width,
+    heads,
+    intermediate,
+    activation: shape.activation,
+  }, layers);
+  const classState = graph.op("Gather", [hidden, ctx.int64([0], true)], { axis: 1 }); // [B, width]
+  const pooled = layerNorm(ctx, "vision_model.post_layernorm", classState, width);
+  const embeds = linear(ctx, "visual_projection", pooled, width, shape.embedDim, false);
+  graph.node("Identity", [embeds], ["image_embeds"]);
+  graph.output("image_embeds", "float32", ["batch_size", shape.embedDim]);
+  return graph;
+}
+
+/** Builds the text tower of `shape` with weights from `seed`. */
+export function buildTextTower(shape: ClipShape, seed: number): GraphBuilder {
+  const { contextLength, vocabSize, width, layers, heads, intermediate } = shape.text;
+  const graph = new GraphBuilder("text_model");
+  const ctx = new LayerContext(graph, seed);
+  const ids = graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
+  const table = ctx.weight(
+    "text_model.embeddings.token_embedding.weight",
+    [vocabSize, width],
+    EMBEDDING_SCALE,
+  );
+  const tokens = graph.op("Gather", [table, ids], { axis: 0 }); // [B, S, width]
+  const length = graph.op("Shape", [ids], { start: 1, end: 2 }); // [S]
+  const positionTable = ctx.weight(
+    "text_model.embeddings.position_embedding.weight",
+    [contextLength, width],
+    EMBEDDING_SCALE,
+  );
+  const zero = ctx.int64([0]);
+  const positions = graph.op("Slice", [positionTable, zero, length, zero]);
+  const embedded = graph.op("Add", [tokens, positions]);
+
+  const causal = new Float32Array(contextLength * contextLength);
+  for (let row = 0; row < contextLength; row++) {
+    causal.fill(MASKED, row * contextLength + row + 1, (row + 1) * contextLength);
+  }
+  const fullMask = graph.initializer(
+    "causal_mask",
+    "float32",
+    [contextLength, contextLength],
+    causal,
+  );
+  const maskEnd = graph.op("Concat", [length, length], { axis: 0 });
+  const mask = graph.op("Slice", [fullMask, ctx.int64([0, 0]), maskEnd, ctx.int64([0, 1])]);
+
+  const hidden = transformer(
+    ctx,
+    "text_model.encoder",
+    embedded,
+    {
+      width,
+      heads,
+      intermediate,
+      activation: shape.activation,
+    },
+    layers,
+    mask,
+  );
+  const normed = layerNorm(ctx, "text_model.final_layer_norm", hidden, width);
+  // Pool at the end token: the highest id of each row (as the Hugging Face export does).
+  const endAt = graph.op("ArgMax", [graph.op("Cast", [ids], { to: 6 })], {
+    axis: 1,
+    keepdims: 1,
+  }); // [B, 1]
+  const index = graph.op("Expand", [
+    graph.op("Unsqueeze", [endAt, ctx.int64([2])]),
+    ctx.int64([1, 1, width]),
+  ]); // [B, 1, width]
+  const pooled = graph.op("Squeeze", [
+    graph.op("GatherElements", [normed, index], { axis: 1 }),
+    ctx.int64([1]),
+  ]);
+  const embeds = linear(ctx, "text_projection", pooled, width, shape.embedDim, false);
+  graph.node("Identity", [embeds], ["text_embeds"]);
+  graph.output("text_embeds", "float32", ["batch_size", shape.embedDim]);
+  return graph;
+}
