@@ -30,6 +30,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { hashFile } from "./hub/file_hash.ts";
 import type { ClipModel } from "./model.ts";
+import { pathExists } from "./path_exists.ts";
 
 /** Where classifiers are cached, and whether. */
 export interface ClassifierCacheOptions {
@@ -96,16 +97,6 @@ async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
   }
 }
 
-/** Whether `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** One remembered file hash. */
 interface FileHashRecord {
   readonly size: number;
@@ -151,7 +142,7 @@ export async function fileContentHashes(
   if (changed) {
     // Records of files that are gone (temporary models) are dropped as the file is rewritten.
     for (const path of Object.keys(records)) {
-      if (!absolute.includes(path) && !(await exists(path))) delete records[path];
+      if (!absolute.includes(path) && !(await pathExists(path))) delete records[path];
     }
     try {
       await writeAtomically(recordsPath, new TextEncoder().encode(JSON.stringify(records)));

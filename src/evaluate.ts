@@ -44,6 +44,7 @@ import {
   readTemplatesFile,
   type ZeroShotTemplates,
 } from "./prompt_files.ts";
+import { pathExists } from "./path_exists.ts";
 
 /** evalscope's name for a folder of `image_queries.jsonl` (retrieval). */
 export const CUSTOM_DATASET = "custom";
@@ -120,15 +121,6 @@ export function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): T
   return "zeroshot_classification";
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Evaluates every model on every dataset of the plan (each pair's shard, with `plan.shard`).
  *
@@ -167,7 +159,7 @@ export async function runEvaluations(
           const existing = plan.shard
             ? partialPath(plan.outputDir, modelName, datasetName, opened.task, plan.shard)
             : resultPath(plan.outputDir, modelName, datasetName, opened.task);
-          if (plan.skipExisting && await exists(existing)) {
+          if (plan.skipExisting && await pathExists(existing)) {
             log(`skip ${modelName} / ${datasetName}: ${existing} exists`);
             continue;
           }
