@@ -36,6 +36,7 @@ import {
   retryPolicy,
   SYSTEM_CLOCK,
 } from "./hub/retry.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** How HTTP requests are made: credentials, retries, timeouts. */
 export interface HttpOptions {
@@ -265,12 +266,7 @@ export async function readStreamText(
     }
     chunks.push(chunk);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const bytes = concatBytes(chunks, total);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (error) {

@@ -25,6 +25,7 @@ import { constants, crc32, inflateSync } from "node:zlib";
 import { ImageDecodeError } from "../errors.ts";
 import { bandsOf, type NativeImage, type PillowMode } from "./native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
+import { concatBytes } from "../bytes.ts";
 
 /**
  * Inflated bytes tolerated beyond what the image needs (Pillow ignores surplus data); a cap
@@ -305,14 +306,7 @@ function rawSize(header: PngHeader): number {
 
 /** The IDAT payloads as one zlib stream (no copy for a single chunk). */
 function concatenate(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    stream.set(p, offset);
-    offset += p.length;
-  }
-  return stream;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 /** What a zlib stream gives before it ends, fails or passes `needed` + slack bytes. */

@@ -64,6 +64,7 @@ import { ModelCache } from "./model_cache.ts";
 import { type EvaluationRequest, parseEvaluationRequest } from "./request.ts";
 import { RequestError } from "./request_error.ts";
 import { resolveDatasetSource, resolveModelSource, type SourcePolicy } from "./sources.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The version the health check reports. */
 export const SERVICE_VERSION = "0.1.0";
@@ -177,13 +178,7 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return body;
+  return concatBytes(chunks, total);
 }
 
 /** The error body and status of an error (see the module documentation). */

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { concatBytes } from "../../src/bytes.ts";
+
 const utf8 = new TextEncoder();
 
 /** Writes one protobuf message; fields are appended in call order. */
@@ -114,13 +116,4 @@ export class ProtoWriter {
   }
 }
 
-/** Concatenates byte chunks into one new buffer. */
-export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
-  const out = new Uint8Array(total ?? chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
+export { concatBytes };
