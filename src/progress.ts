@@ -35,7 +35,19 @@ export interface ProgressOptions {
 
 const encoder = new TextEncoder();
 
-function formatDuration(seconds: number): string {
+/** Writes text to stderr, unbuffered (the default sink of the progress reporters). */
+export function writeToStderr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text));
+}
+
+/** A text bar of `width` cells, `fraction` (clamped to 1) of them filled: `[####....]`. */
+export function progressBar(fraction: number, width = 24): string {
+  const filled = Math.round(Math.min(1, fraction) * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+/** A duration as `m:ss`, or `h:mm:ss` from an hour on; `?` when unknown or negative. */
+export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
@@ -64,7 +76,7 @@ export class ProgressReporter {
   constructor(label: string, options: ProgressOptions) {
     this.#label = label;
     this.#options = options;
-    this.#write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    this.#write = options.write ?? writeToStderr;
     this.#now = options.now ?? (() => performance.now());
     this.#start = this.#now();
   }
@@ -107,11 +119,7 @@ export class ProgressReporter {
     if (expected !== undefined && expected.total > 0) {
       const { total, estimated } = expected;
       const fraction = Math.min(1, update.samples / total);
-      if (this.#options.interactive) {
-        const width = 24;
-        const filled = Math.round(fraction * width);
-        parts.push(`[${"#".repeat(filled)}${".".repeat(width - filled)}]`);
-      }
+      if (this.#options.interactive) parts.push(progressBar(fraction));
       parts.push(`${update.samples}/${estimated ? "~" : ""}${total} samples`);
       parts.push(`${rate.toFixed(1)}/s`);
       parts.push(`ETA ${formatDuration(rate > 0 ? (total - update.samples) / rate : NaN)}`);

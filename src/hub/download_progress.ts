@@ -11,6 +11,8 @@
  * @module
  */
 
+import { formatDuration, progressBar, type ProgressOptions, writeToStderr } from "../progress.ts";
+
 /** Receives the progress of downloads (one {@linkcode DownloadTracker} per file). */
 export interface DownloadProgress {
   /**
@@ -36,21 +38,8 @@ export const SILENT_PROGRESS: DownloadProgress = {
   begin: () => ({ advance() {}, finish() {} }),
 };
 
-/** Options of {@linkcode DownloadProgressReporter}. */
-export interface DownloadProgressOptions {
-  /** Draw a bar (on a terminal) or print lines. */
-  readonly interactive: boolean;
-  /** Print nothing. */
-  readonly quiet?: boolean;
-  /** Seconds between plain lines for a long download (default 10). */
-  readonly lineIntervalSeconds?: number;
-  /** Where text goes (default stderr). */
-  readonly write?: (text: string) => void;
-  /** Clock in milliseconds (default `performance.now`). */
-  readonly now?: () => number;
-}
-
-const encoder = new TextEncoder();
+/** Options of {@linkcode DownloadProgressReporter}: those of the evaluation progress reporter. */
+export type DownloadProgressOptions = ProgressOptions;
 
 /** Bytes as B, kB, MB or GB (powers of 1000, one decimal). */
 export function formatBytes(bytes: number): string {
@@ -63,12 +52,6 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "?";
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 /** Reports downloads on stderr (or `write`). */
@@ -84,7 +67,7 @@ export class DownloadProgressReporter implements DownloadProgress {
    */
   constructor(options: DownloadProgressOptions) {
     this.#options = options;
-    this.#write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    this.#write = options.write ?? writeToStderr;
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -103,11 +86,7 @@ export class DownloadProgressReporter implements DownloadProgress {
       const rate = seconds > 0 ? (received - resumedFrom) / seconds : 0;
       const parts = [file];
       if (total !== undefined && total > 0) {
-        if (options.interactive) {
-          const width = 24;
-          const filled = Math.round(Math.min(1, received / total) * width);
-          parts.push(`[${"#".repeat(filled)}${".".repeat(width - filled)}]`);
-        }
+        if (options.interactive) parts.push(progressBar(received / total));
         parts.push(`${formatBytes(received)}/${formatBytes(total)}`);
         parts.push(`${formatBytes(rate)}/s`);
         parts.push(`ETA ${formatDuration(rate > 0 ? (total - received) / rate : NaN)}`);
