@@ -11,24 +11,13 @@
  */
 
 import { ModelError } from "../errors.ts";
-import type { SessionSettings } from "../onnx_session.ts";
 import type { InferenceJob, InferenceReply, InferenceWorkerInit } from "./inference_messages.ts";
 
-/** What {@linkcode WorkerImageEncoder.open} needs to know about the image graph. */
-export interface WorkerImageEncoderOptions {
-  /** The image graph file. */
-  readonly path: string;
-  /** Session options. */
-  readonly settings: SessionSettings;
-  /** Output names, in order of preference. */
-  readonly outputNames: readonly string[];
-  /** Image height the preprocessor writes. */
-  readonly height: number;
-  /** Image width the preprocessor writes. */
-  readonly width: number;
-  /** The shared pixel slots. */
-  readonly slots: SharedArrayBuffer;
-}
+/**
+ * What {@linkcode WorkerImageEncoder.open} needs to know about the image graph: the worker's
+ * `init` message without its kind.
+ */
+export type WorkerImageEncoderOptions = Omit<InferenceWorkerInit, "kind">;
 
 /** One batch handed to {@linkcode WorkerImageEncoder.encode}. */
 export interface WorkerEncoding {
@@ -99,15 +88,7 @@ export class WorkerImageEncoder {
         encoder.#fail(error);
         reject(error);
       };
-      const init: InferenceWorkerInit = {
-        kind: "init",
-        path: options.path,
-        settings: options.settings,
-        outputNames: options.outputNames,
-        height: options.height,
-        width: options.width,
-        slots: options.slots,
-      };
+      const init: InferenceWorkerInit = { kind: "init", ...options };
       worker.postMessage(init);
     });
   }
