@@ -28,6 +28,7 @@
 
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { HttpOptions } from "../byte_source.ts";
 import { UsageError } from "../errors.ts";
 
 /** The hubs clipbench downloads from. */
@@ -218,4 +219,21 @@ function expandHome(path: string, env: Environment): string {
     return join(homeDirectory(env), path.slice(2));
   }
   return path;
+}
+
+/**
+ * The HTTP options of a repository client: the caller's, with the hub's credentials added and
+ * allowed to go to the hub's own origin only (not to a CDN it redirects to).
+ */
+export function repositoryHttp(settings: HubSettings, http: HttpOptions | undefined): HttpOptions {
+  return {
+    ...http,
+    headers: { ...http?.headers, ...settings.authHeaders },
+    credentialOrigin: settings.endpoint,
+  };
+}
+
+/** A repository for messages: `huggingface:datasets/org/name@main`. */
+export function repositoryLabel(settings: HubSettings, kind: RepoKind, id: string): string {
+  return `${settings.hub}:${kind === "dataset" ? "datasets/" : ""}${id}@${settings.revision}`;
 }

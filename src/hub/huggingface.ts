@@ -28,7 +28,12 @@ import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../byt
 import { downloadVerified } from "./download.ts";
 import { hashOfEtag } from "./file_hash.ts";
 import { HuggingFaceCache, isCommitHash } from "./hf_cache.ts";
-import type { HubSettings, RepoKind } from "./hub_settings.ts";
+import {
+  type HubSettings,
+  type RepoKind,
+  repositoryHttp,
+  repositoryLabel,
+} from "./hub_settings.ts";
 import {
   type FetchOptions,
   type HubRepository,
@@ -77,12 +82,8 @@ export class HuggingFaceRepository implements HubRepository {
     this.id = id;
     this.settings = settings;
     this.#options = options;
-    this.http = {
-      ...options.http,
-      headers: { ...options.http?.headers, ...settings.authHeaders },
-      credentialOrigin: settings.endpoint,
-    };
-    this.label = `huggingface:${kind === "dataset" ? "datasets/" : ""}${id}@${settings.revision}`;
+    this.http = repositoryHttp(settings, options.http);
+    this.label = repositoryLabel(settings, kind, id);
     this.#cache = new HuggingFaceCache(settings.cacheRoot, kind, id);
     this.#commit = isCommitHash(settings.revision) ? settings.revision : undefined;
   }

@@ -23,7 +23,12 @@
 import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../byte_source.ts";
 import { downloadVerified } from "./download.ts";
 import { hashFile } from "./file_hash.ts";
-import type { HubSettings, RepoKind } from "./hub_settings.ts";
+import {
+  type HubSettings,
+  type RepoKind,
+  repositoryHttp,
+  repositoryLabel,
+} from "./hub_settings.ts";
 import {
   type FetchOptions,
   type HubRepository,
@@ -75,12 +80,8 @@ export class ModelScopeRepository implements HubRepository {
     this.id = id;
     this.settings = settings;
     this.#options = options;
-    this.http = {
-      ...options.http,
-      headers: { ...options.http?.headers, ...settings.authHeaders },
-      credentialOrigin: settings.endpoint,
-    };
-    this.label = `modelscope:${kind === "dataset" ? "datasets/" : ""}${id}@${settings.revision}`;
+    this.http = repositoryHttp(settings, options.http);
+    this.label = repositoryLabel(settings, kind, id);
     this.#cache = new ModelScopeCache(settings.cacheRoot, id);
   }
 
