@@ -246,3 +246,31 @@ export function positionedSkips(
     },
   };
 }
+
+/**
+ * What a task reads: all samples (up to `limit`), or — with a shard reader — that shard's, whose
+ * skipped samples are then also recorded with their positions for the merge.
+ */
+export function evaluationSamples(
+  dataset: ShardableDataset,
+  tally: SkipCallbacks,
+  options: { readonly limit?: number; readonly signal?: AbortSignal },
+  reader?: ShardReader,
+): {
+  samples: AsyncIterable<Sample | SkippedSample>;
+  skips: SkipCallbacks;
+  positionedSkipped?: PositionedSkip[];
+} {
+  if (reader === undefined) {
+    return {
+      samples: dataset.samples({ limit: options.limit, signal: options.signal }),
+      skips: tally,
+    };
+  }
+  const positioned = positionedSkips(reader, tally);
+  return {
+    samples: reader.samples({ signal: options.signal }),
+    skips: positioned,
+    positionedSkipped: positioned.skipped,
+  };
+}

@@ -58,8 +58,8 @@ import type { PromptOverrides, ZeroShotTemplates } from "../src/prompt_files.ts"
 import type { SkippedSample, TaskResult } from "../src/result.ts";
 import type { ShardMetricState, ShardOutcome } from "../src/partial/shard_outcome.ts";
 import {
+  evaluationSamples,
   type PositionedSkip,
-  positionedSkips,
   PositionList,
   ShardReader,
 } from "../src/shard_reading.ts";
@@ -507,11 +507,12 @@ async function scoreDataset(
   const scoring: LabelScoring<unknown> = dataset.type === "multilabel"
     ? multiLabelScoring(classnames.length, options.torchVectorLanes)
     : singleLabelScoring(classnames.length);
-  const samples = shard
-    ? shard.reader.samples({ signal: options.signal })
-    : dataset.samples({ limit: options.limit, signal: options.signal });
-  const positioned = shard && positionedSkips(shard.reader, tally);
-  const skips = positioned ?? tally;
+  const { samples, skips, positionedSkipped } = evaluationSamples(
+    dataset,
+    tally,
+    options,
+    shard?.reader,
+  );
   const batches = imageEmbeddingBatches(samples, model, {
     batchSize,
     extract: (sample) => ({
@@ -542,7 +543,7 @@ async function scoreDataset(
     },
     scoring,
     tally,
-    positionedSkipped: positioned?.skipped,
+    positionedSkipped,
     classifier: weights,
     classnames,
     templates,

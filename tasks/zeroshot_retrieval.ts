@@ -41,8 +41,8 @@ import type { SkippedSample, TaskResult } from "../src/result.ts";
 import type { Sample } from "../src/webdataset.ts";
 import type { ShardOutcome } from "../src/partial/shard_outcome.ts";
 import {
+  evaluationSamples,
   type PositionedSkip,
-  positionedSkips,
   PositionList,
   ShardReader,
 } from "../src/shard_reading.ts";
@@ -197,12 +197,13 @@ async function encodeDataset(
 ): Promise<EncodedDataset> {
   const batchSize = options.batchSize ?? 128;
   const tally = new SampleTally(dataset, options);
-  const positioned = shard && positionedSkips(shard.reader, tally);
-  const skips = positioned ?? tally;
+  const { samples, skips, positionedSkipped } = evaluationSamples(
+    dataset,
+    tally,
+    options,
+    shard?.reader,
+  );
   let accumulator: RetrievalAccumulator | undefined;
-  const samples = shard
-    ? shard.reader.samples({ signal: options.signal })
-    : dataset.samples({ limit: options.limit, signal: options.signal });
   const batches = imageEmbeddingBatches(samples, model, {
     batchSize,
     extract: (sample) => ({
@@ -236,7 +237,7 @@ async function encodeDataset(
     accumulator.addCaptions(texts.embeddings, owners);
     if (shard) { for (const item of images.items) shard.positions.push(item.position!); }
   }
-  return { accumulator, tally, positionedSkipped: positioned?.skipped };
+  return { accumulator, tally, positionedSkipped };
 }
 
 /**
