@@ -222,11 +222,6 @@ export function expandListFlags(args: readonly string[]): string[] {
   return out;
 }
 
-/** Whether an environment flag such as `HF_HUB_OFFLINE` is set to a true value. */
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && ["1", "true", "yes", "on"].includes(value.trim().toLowerCase());
-}
-
 function parseFraction(value: string, flag: string): number {
   const number = Number(value);
   if (value.trim() === "" || !(number >= 0 && number <= 1)) {
@@ -347,7 +342,7 @@ export async function planFromFlags(
     hub: option("hub", parseHubName),
     revision: option("revision", text),
     endpoint: option("endpoint", text),
-    offline: values.offline || isTruthy(Deno.env.get("HF_HUB_OFFLINE")) ? true : undefined,
+    offline: values.offline ? true : undefined,
     inferenceWorker: values["inference-worker"] ? true : undefined,
     graphOptimizationLevel: option(
       "graph-opt",
@@ -600,7 +595,7 @@ async function runServe(args: string[]): Promise<number> {
       cacheDir: text("cache-dir"),
       noCache: values["no-cache"] ? true : undefined,
       endpoint: text("endpoint"),
-      offline: values.offline || isTruthy(Deno.env.get("HF_HUB_OFFLINE")) ? true : undefined,
+      offline: values.offline ? true : undefined,
       hub: hubs[0],
     },
     signal: controller.signal,

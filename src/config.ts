@@ -76,8 +76,11 @@ export interface EvalPlan {
   revision?: string;
   /** Base URL replacing the hub's (a mirror; plain http allowed). */
   endpoint?: string;
-  /** Use only the caches, never the network. */
-  offline: boolean;
+  /**
+   * Use only the caches, never the network; undefined leaves it to the environment
+   * (`HF_HUB_OFFLINE`, `TRANSFORMERS_OFFLINE`, read by src/hub/hub_settings.ts).
+   */
+  offline?: boolean;
   /** Split folder inside the dataset (`test`). */
   split: string;
   /** Task to run. */
@@ -146,7 +149,6 @@ export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   split: "test",
   task: "auto",
   hub: "modelscope",
-  offline: false,
   batchSize: 128,
   inferenceWorker: false,
   graphOptimizationLevel: "all",

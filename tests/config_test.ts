@@ -43,7 +43,7 @@ Deno.test("config: an evalscope task_cfg maps onto the plan", () => {
   const plan = completePlan(planFromTaskConfig(EVALSCOPE_CONFIG, "cfg.json"));
   assert.deepEqual(plan.models, [{ id: "models/tiny-clip", revision: undefined, hub: undefined }]);
   assert.equal(plan.hub, "modelscope"); // evalscope's default hub
-  assert.equal(plan.offline, false);
+  assert.equal(plan.offline, undefined); // HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE decide
   assert.deepEqual(plan.datasets, ["muge", "flickr8k"]);
   assert.equal(plan.datasetRoot, "data/{dataset}");
   assert.equal(plan.batchSize, 64);
