@@ -286,6 +286,103 @@ Deno.test("pipeline: an abort stops the reader and the workers", async () => {
   }
 });
 
+/**
+ * A one-shard dataset of `rejected` samples that are refused before decoding (`kind`: no label,
+ * or the image under an unknown `.image` field) followed by `good` usable samples.
+ */
+async function rejectedRunDataset(
+  kind: "no_label" | "unknown_ext",
+  rejected: number,
+  good: number,
+) {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/test`);
+  for (const file of ["classnames.txt", "zeroshot_classification_templates.txt"]) {
+    await Deno.copyFile(`${DATA}/${file}`, `${dir}/${file}`);
+  }
+  const members = [];
+  for (let i = 0; i < rejected; i++) {
+    const key = `r${String(i).padStart(5, "0")}`;
+    if (kind === "no_label") members.push({ name: `${key}.png`, data: png });
+    else members.push({ name: `${key}.cls`, data: "1" }, { name: `${key}.image`, data: png });
+  }
+  for (let i = 0; i < good; i++) {
+    members.push({ name: `g${i}.cls`, data: String(i % 10) }, { name: `g${i}.png`, data: png });
+  }
+  await Deno.writeFile(`${dir}/test/0.tar`, makeTar(members));
+  await Deno.writeTextFile(`${dir}/test/nshards.txt`, "1\n");
+  return dir;
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed (the timer is always cleared). */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("pipeline: long runs of samples refused before decoding do not stall it", async () => {
+  for (const [kind, rejected] of [["no_label", 1000], ["unknown_ext", 700]] as const) {
+    const dir = await rejectedRunDataset(kind, rejected, 5);
+    try {
+      const dataset = await openWebDataset(dir);
+      for (const numWorkers of [1, 2]) {
+        for (const inferenceWorker of [false, true]) {
+          const label = `${kind}, ${numWorkers} workers, worker inference ${inferenceWorker}`;
+          const run = await within(
+            runPipeline(dataset.samples(), 4, { numWorkers, inferenceWorker }),
+            60_000,
+            label,
+          );
+          assert.equal(run.skipped.length, rejected, label);
+          assert.equal(run.embeddings.length, 5, label);
+          assert.deepEqual(run.batches.map((b) => b.count), [4, 1], label);
+          assert.equal(run.sampled.length, rejected + 5, label);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("pipeline: an abort ends a run of refused samples at once", async () => {
+  const dir = await rejectedRunDataset("no_label", 1000, 0);
+  try {
+    const dataset = await openWebDataset(dir);
+    const controller = new AbortController();
+    let skipped = 0;
+    const batches = imageEmbeddingBatches(dataset.samples({ signal: controller.signal }), model, {
+      batchSize: 4,
+      numWorkers: 1,
+      signal: controller.signal,
+      extract: () => {
+        throw new Error("no label");
+      },
+      onSkip: () => {
+        if (++skipped === 300) controller.abort(new Error("stopped by the test"));
+      },
+    });
+    await within(
+      assert.rejects(async () => {
+        for await (const _ of batches) { /* nothing is usable */ }
+      }, /stopped by the test/),
+      60_000,
+      "the aborted run",
+    );
+    assert.ok(skipped >= 300 && skipped < 1000, `stopped after ${skipped} skips`);
+    assertNoWorkers("after an abort");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("pipeline: a consumer that stops early, and a limit, end the pipeline", async () => {
   const dataset = await openWebDataset(DATA);
   const batches = imageEmbeddingBatches(dataset.samples(), model, {

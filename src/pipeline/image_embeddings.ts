@@ -43,6 +43,7 @@ import { DecodePool } from "./decode_pool.ts";
 import { defaultNumWorkers } from "./core_split.ts";
 import { skipReason } from "./skip_reason.ts";
 import { WorkerImageEncoder } from "./worker_image_encoder.ts";
+import { yieldToEventLoop } from "../event_loop.ts";
 
 /** A batch of encoded images and the payloads of their samples. */
 export interface EmbeddingBatch<T> {
@@ -110,7 +111,8 @@ async function* inProcessBatches<T>(
 ): AsyncGenerator<EmbeddingBatch<T>> {
   let pending: Promise<EmbeddingBatch<T>> | undefined;
   for await (const batch of imageBatches(samples, model.preprocessor, options)) {
-    options.signal?.throwIfAborted();
+    // Decoding ran synchronously: let timers, I/O and an abort in before the session runs.
+    await yieldToEventLoop(options.signal);
     const { count, keys } = batch;
     const items = batch.items.slice();
     const encoded = model.encodeImages(batch.pixels, count).then(({ embeddings, dim }) => ({
@@ -176,13 +178,23 @@ async function* pipelinedBatches<T>(
   // Entries in stream order; `head` indexes the oldest uncommitted one.
   let queue: Entry<T>[] = [];
   let head = 0;
+  // Decodes and worker gathers started and not yet answered: the only events a wait can expect.
+  let inFlight = 0;
   let wake: (() => void) | undefined;
   const notify = () => {
     const resolve = wake;
     wake = undefined;
     resolve?.();
   };
-  const nextEvent = () => new Promise<void>((resolve) => (wake = resolve));
+  signal?.addEventListener("abort", notify);
+  /** Waits for a decode or gather to answer, or for the abort; never for nothing. */
+  const nextEvent = () => {
+    signal?.throwIfAborted();
+    if (inFlight === 0) {
+      throw new Error("internal error: the image pipeline waited with nothing in flight");
+    }
+    return new Promise<void>((resolve) => (wake = resolve));
+  };
 
   const dispatch = (sample: Sample | SkippedSample): void => {
     if (!("fields" in sample)) {
@@ -200,22 +212,27 @@ async function* pipelinedBatches<T>(
     }
     const entry: Entry<T> = { sample, item, slot: free.pop()!, done: false };
     queue.push(entry);
+    inFlight++;
     pool!.decode(image.bytes, image.ext, entry.slot!).then(
       (reason) => {
         entry.done = true;
         entry.reason = reason;
-        notify();
       },
       (error) => {
         fatal ??= error;
-        notify();
       },
-    );
+    ).finally(() => {
+      inFlight--;
+      notify();
+    });
   };
+
+  /** Whether the reader may read another sample: a free slot and room in the queue. */
+  const canRead = () => !exhausted && free.length > 0 && queue.length - head < maxQueued;
 
   /** Reads and dispatches samples while a slot is free. */
   const fill = async (): Promise<void> => {
-    while (!exhausted && free.length > 0 && queue.length - head < maxQueued) {
+    while (canRead()) {
       signal?.throwIfAborted();
       const next = await iterator.next();
       if (next.done) {
@@ -295,8 +312,9 @@ async function* pipelinedBatches<T>(
         let next: Promise<EmbeddingBatch<T>>;
         if (workerEncoder !== undefined) {
           const job = workerEncoder.encode(batch.slots);
-          job.gathered.then(() => {
-            free.push(...batch.slots);
+          inFlight++;
+          job.gathered.then(() => free.push(...batch.slots)).finally(() => {
+            inFlight--;
             notify();
           });
           next = job.encoded.then(label);
@@ -308,6 +326,8 @@ async function* pipelinedBatches<T>(
           if (encoding !== undefined) yield await encoding;
           const pixels = gather(batch);
           await fill();
+          // The session run blocks the main thread: let timers, I/O and an abort in first.
+          await yieldToEventLoop(signal);
           next = model.encodeImages(pixels, count).then(label);
           next.catch(() => {});
         }
@@ -315,12 +335,15 @@ async function* pipelinedBatches<T>(
         continue;
       }
       if (drained) break;
-      signal?.throwIfAborted();
+      // Committing skipped samples can make room in the queue without any decode in flight:
+      // read on rather than wait for an answer that nothing is going to send.
+      if (canRead()) continue;
       await nextEvent();
     }
     if (encoding !== undefined) yield await encoding;
     await workerEncoder?.close();
   } finally {
+    signal?.removeEventListener("abort", notify);
     pool?.close();
     workerEncoder?.terminate();
     if (!exhausted) await iterator.return?.();
