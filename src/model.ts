@@ -41,6 +41,7 @@ import {
   type TextPadding,
   TextTokenizer,
 } from "./tokenizer.ts";
+import { yieldToEventLoop } from "./event_loop.ts";
 
 /** Options for {@linkcode ClipModel.load}. */
 export interface LoadModelOptions extends SessionSettings {
@@ -315,17 +316,22 @@ export class ClipModel {
   }
 
   /**
-   * Encodes texts in batches of `batchSize`.
+   * Encodes texts in batches of `batchSize`. Tokenising and the session run are synchronous, so
+   * the event loop gets a turn before each batch: timers, I/O and an abort of `signal` wait for
+   * one batch at most.
    *
    * @returns `texts.length × dim` L2-normalised embeddings, row-major, and `dim`.
+   * @throws the abort reason of `signal`, checked before each batch.
    */
   async encodeTexts(
     texts: readonly string[],
     batchSize = 128,
+    options: { readonly signal?: AbortSignal } = {},
   ): Promise<{ embeddings: Float32Array; dim: number }> {
     let out: Float32Array | undefined;
     let dim = 0;
     for (let start = 0; start < texts.length; start += batchSize) {
+      await yieldToEventLoop(options.signal);
       const batch = this.tokenizer.encodeBatch(texts.slice(start, start + batchSize));
       const encoded = await this.text.encode(batch);
       dim = encoded.dim;

@@ -216,9 +216,10 @@ async function classifierFromPrompts(
   model: ClipModel,
   prompts: readonly (readonly string[])[],
   batchSize: number,
+  signal?: AbortSignal,
 ): Promise<{ weights: Float64Array; dim: number; encodedPrompts: number }> {
   const { unique, indices } = deduplicatePrompts(prompts);
-  const { embeddings, dim } = await model.encodeTexts(unique, batchSize);
+  const { embeddings, dim } = await model.encodeTexts(unique, batchSize, { signal });
   const weights = new Float64Array(prompts.length * dim);
   for (let c = 0; c < prompts.length; c++) {
     const row = weights.subarray(c * dim, (c + 1) * dim);
@@ -244,6 +245,8 @@ export interface ZeroShotClassifierOptions extends ClassifierCacheOptions {
   readonly batchSize?: number;
   /** Names the templates in error messages. */
   readonly templatesSource?: string;
+  /** Stops the text tower between batches. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -266,7 +269,7 @@ export async function zeroShotClassifier(
     model,
     prompts,
     batchSize,
-    () => classifierFromPrompts(model, prompts, batchSize),
+    () => classifierFromPrompts(model, prompts, batchSize, options.signal),
     options,
   );
 }
@@ -503,6 +506,7 @@ async function scoreDataset(
       : templatesSource,
     cacheDir: options.cacheDir,
     noCache: options.noCache,
+    signal: options.signal,
   });
   const scoring: LabelScoring<unknown> = dataset.type === "multilabel"
     ? multiLabelScoring(classnames.length, options.torchVectorLanes)

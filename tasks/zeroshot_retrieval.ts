@@ -224,7 +224,7 @@ async function encodeDataset(
     const owners = new Int32Array(captions.length);
     let next = 0;
     images.items.forEach((item, image) => owners.fill(image, next, next += item.captions.length));
-    const texts = await model.encodeTexts(captions, batchSize);
+    const texts = await model.encodeTexts(captions, batchSize, { signal: options.signal });
     if (images.dim !== texts.dim) {
       throw new DatasetError(
         `${model.name}: image embeddings have ${images.dim} dimensions, text embeddings ` +
