@@ -30,7 +30,19 @@ async function writeUnknownFieldDataset(): Promise<void> {
   await Deno.writeFile(`${dir}/test/0.tar`, makeTar(members));
   await Deno.writeTextFile(`${dir}/test/nshards.txt`, "1\n");
 }
+/** 1,000 samples with an image and no label. */
+async function writeUnlabelledDataset(): Promise<void> {
+  const demo = readTarMembers(await Deno.readFile(`${DEMO_DATA}/test/0.tar`));
+  const dir = `${DIR}/no_label`;
+  await Deno.mkdir(`${dir}/test`, { recursive: true });
+  for (const file of ["classnames.txt", "zeroshot_classification_templates.txt"]) {
+    await Deno.copyFile(`${DEMO_DATA}/${file}`, `${dir}/${file}`);
+  }
+  await Deno.writeFile(`${dir}/test/0.tar`, makeTar(demo.filter((m) => m.name.endsWith(".png"))));
+  await Deno.writeTextFile(`${dir}/test/nshards.txt`, "1\n");
+}
 await writeUnknownFieldDataset();
+await writeUnlabelledDataset();
 await Deno.symlink(DEMO_DATA, `${DIR}/fashion_mnist_1k`);
 
 /** Runs `cli.ts eval …`, killed after `ms` so that a regression fails instead of hanging. */
@@ -63,6 +75,7 @@ Deno.test("cli: runs of samples refused before decoding end with the skipped-sam
   const cases = [
     ["--dataset", "fashion_mnist_1k", "--task", "zeroshot_retrieval"],
     ["--dataset", "unknown_field"],
+    ["--dataset", "no_label"],
   ];
   for (const args of cases) {
     for (const workers of ["2", "0"]) {
@@ -98,6 +111,7 @@ Deno.test("handler: runs of refused samples answer within the deadline and free 
       evaluate({ dataset: "fashion_mnist_1k", task: "zeroshot_retrieval" }),
       evaluate({ dataset: "unknown_field" }),
     ]);
+    answers.push(await evaluate({ dataset: "no_label" }));
     for (const answer of answers) {
       const body = await answer.json();
       assert.equal(answer.status, 422, JSON.stringify(body));
