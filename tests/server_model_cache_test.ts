@@ -30,8 +30,10 @@ Deno.test("model cache: concurrent requests for one model share one load", async
   ]);
   assert.equal(cache.loads, 1);
   assert.deepEqual(log, ["load /m/a fp32"]);
-  assert.equal(leases[1].model, leases[0].model);
-  assert.deepEqual(leases.map((l) => l.shared), [false, true, true]);
+  assert.ok(leases.every((l) => l.model === leases[0].model));
+  // One of the three started the load and the other two shared it; which one started it depends
+  // on which Deno.realPath settled first, so the order is not asserted.
+  assert.deepEqual(leases.map((l) => l.shared).sort(), [false, true, true]);
   // Other load options are another model.
   const fp16 = await cache.acquire("/m/a", { dtype: "fp16" });
   assert.notEqual(fp16.model, leases[0].model);

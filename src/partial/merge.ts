@@ -6,6 +6,10 @@
  * wrong:
  *
  * - every file is an intact partial (src/partial/partial_file.ts: magic, version, checksum);
+ * - every partial is consistent with itself (src/partial/consistency.ts): its tar-file list is
+ *   the one its shard index reads, each sample it holds belongs to that shard, its counts agree
+ *   with its per-class counts, rows and embeddings, and every number is finite — so a partial
+ *   rewritten with a recomputed checksum is refused too, naming the file and the field;
  * - all come from the same model, dataset, task inputs and options: their fingerprints
  *   (src/partial/fingerprint.ts) and result fields are equal, and the message names the first
  *   field that differs;
@@ -49,6 +53,7 @@ import {
   zeroShotClassificationResult,
 } from "../../tasks/zeroshot_classification.ts";
 import { zeroShotRetrievalResult } from "../../tasks/zeroshot_retrieval.ts";
+import { checkPartialConsistency } from "./consistency.ts";
 import { firstDifference } from "./fingerprint.ts";
 import { PartialError, type PartialResult, readPartial } from "./partial_file.ts";
 import type {
@@ -260,14 +265,15 @@ function mergeSkips(outcomes: readonly ShardOutcome[]): {
 /**
  * Merges the partial results of all shards of one evaluation into its result.
  *
- * @throws {PartialError} when the partials do not belong together, or shards are missing or
- * duplicated (see the module documentation).
+ * @throws {PartialError} when a partial is inconsistent, the partials do not belong together, or
+ * shards are missing or duplicated (see the module documentation).
  * @throws {DatasetError} when no sample was scored, or more than the allowed fraction skipped —
  * as the unsharded run would have failed.
  * @throws {UsageError} when a recall@k exceeds the number of images or captions.
  */
 export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
   if (partials.length === 0) throw new PartialError("no partial results to merge");
+  for (const { source, partial } of partials) checkPartialConsistency(source, partial);
   checkCompatible(partials);
   checkShardSet(partials);
   const sources = partials.map((p) => p.source);
