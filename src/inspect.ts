@@ -5,6 +5,7 @@
  * @module
  */
 
+import { UsageError } from "./errors.ts";
 import { decodeNativeImage } from "./image/decode.ts";
 import { loadModelConfig, loadPreprocessor, loadTokenizer } from "./model.ts";
 import type { CropRounding, PreprocessMode } from "./preprocess.ts";
@@ -40,12 +41,28 @@ export async function inspectText(
   return [header, ...blocks].join("\n\n");
 }
 
+/** The bytes of the image file named on the command line. */
+async function readImageFile(file: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(file);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.IsADirectory
+      ? "it is a folder, not an image file"
+      : (error as Error).message;
+    throw new UsageError(`cannot read the image ${file}: ${reason}`, { cause: error });
+  }
+}
+
 /**
  * Decodes and preprocesses an image file as the model would see it.
  *
  * @param options `out`: a path to write the tensor's raw little-endian float32 values (C order);
  *   `preprocess` and `cropRounding` as for an evaluation.
  * @returns the tensor's shape and per-channel statistics.
+ * @throws {UsageError} when `file` cannot be read or `out` cannot be written.
+ * @throws {ImageDecodeError} when `file` is not an image Pillow would decode.
  */
 export async function inspectImage(
   modelDir: string,
@@ -54,7 +71,7 @@ export async function inspectImage(
 ): Promise<string> {
   const config = await loadModelConfig(modelDir);
   const { preprocessor } = await loadPreprocessor(modelDir, config, options);
-  const bytes = await Deno.readFile(file);
+  const bytes = await readImageFile(file);
   const image = await decodeNativeImage(bytes, file);
   const { height, width } = preprocessor;
   const tensor = new Float32Array(3 * height * width);
@@ -85,7 +102,13 @@ export async function inspectImage(
     const bytesOut = new Uint8Array(tensor.length * 4);
     const view = new DataView(bytesOut.buffer);
     tensor.forEach((v, i) => view.setFloat32(i * 4, v, true));
-    await Deno.writeFile(options.out, bytesOut);
+    try {
+      await Deno.writeFile(options.out, bytesOut);
+    } catch (error) {
+      throw new UsageError(`--out: cannot write ${options.out}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     lines.push(`wrote ${tensor.length} little-endian float32 values to ${options.out}`);
   }
   return lines.join("\n");

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { ClipbenchError, UsageError } from "./errors.ts";
 
 /** A sample that could not be scored, and why. */
 export interface SkippedSample {
@@ -53,19 +54,79 @@ export function resultPath(
 }
 
 /**
- * Writes a result file (creating the model folder). The file is written to a temporary name and
- * renamed, so an interrupted run never leaves a half-written result that `--skip-existing` would
- * take for a finished one.
+ * Writes a result file (creating its folder: the model's, and for a dataset given by hub id,
+ * `org/name`, the `org` folder within it). The file is written to a temporary name and renamed, so
+ * an interrupted run never leaves a half-written result that `--skip-existing` would take for a
+ * finished one.
  *
  * @returns the path written.
+ * @throws {ClipbenchError} naming the path when the folder cannot be created or the file written.
  */
 export async function writeResult(outputDir: string, result: TaskResult): Promise<string> {
   const path = resultPath(outputDir, result.model, result.dataset, result.task);
-  await Deno.mkdir(join(outputDir, result.model), { recursive: true });
   const temporary = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temporary, JSON.stringify(result, null, 2) + "\n");
-  await Deno.rename(temporary, path);
+  try {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(temporary, JSON.stringify(result, null, 2) + "\n");
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new ClipbenchError(`cannot write the result ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   return path;
+}
+
+/**
+ * Creates `folder` (and its parents) and checks that a file can be written in it, so that an
+ * output folder that is a file, lies under a file or is not writable is reported before any work.
+ *
+ * @param what How the folder is named in the message (e.g. `--output-dir outputs`).
+ * @throws {UsageError} naming `what` and the folder.
+ */
+export async function prepareOutputFolder(folder: string, what: string = folder): Promise<void> {
+  try {
+    await Deno.mkdir(folder, { recursive: true });
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AlreadyExists
+      ? `${folder} is a file, not a folder`
+      : `cannot create ${folder}: ${(error as Error).message}`;
+    throw new UsageError(`${what}: ${reason}`, { cause: error });
+  }
+  const probe = join(folder, `.clipbench-write-check.${Deno.pid}.tmp`);
+  try {
+    await Deno.writeFile(probe, new Uint8Array(0));
+  } catch (error) {
+    throw new UsageError(`${what}: cannot write in ${folder}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  await Deno.remove(probe).catch(() => {});
+}
+
+/**
+ * Prepares, before any evaluation, every folder the results of `models` × `datasets` go to under
+ * `outputDir` (see {@linkcode prepareOutputFolder}): `<outputDir>/<model>`, and
+ * `<outputDir>/<model>/<org>` for a dataset given by hub id `org/name`.
+ *
+ * @param models The names results are filed under (model folder base names, or a hub id's name).
+ * @throws {UsageError} naming `--output-dir` and the folder that cannot be created or written.
+ */
+export async function prepareResultFolders(
+  outputDir: string,
+  models: readonly string[],
+  datasets: readonly string[],
+): Promise<void> {
+  const what = `--output-dir ${outputDir}`;
+  await prepareOutputFolder(outputDir, what);
+  const folders = new Set<string>();
+  for (const model of models) {
+    for (const dataset of datasets) {
+      folders.add(dirname(resultPath(outputDir, model, dataset, "zeroshot_classification")));
+    }
+  }
+  for (const folder of folders) await prepareOutputFolder(folder, what);
 }
 
 /** A plain-text table of results (one row per result, one column per metric). */

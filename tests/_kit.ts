@@ -1,6 +1,7 @@
 /**
  * Location of the conformance kit (`../shared/kit` beside the project root, or `$CLIPBENCH_KIT`)
- * for the conformance tests, which are skipped with a printed reason when it is absent.
+ * for the conformance tests, which are skipped with a printed reason when it is absent — or, with
+ * `CLIPBENCH_REQUIRE_KIT=1` (set by .ci/run under CI), fail.
  *
  * @module
  */
@@ -28,13 +29,32 @@ function exists(path: string): boolean {
 /** Whether the kit is present (its README is readable). */
 export const KIT_AVAILABLE: boolean = exists(`${KIT_DIR}/README.md`);
 
+/** The variable that turns a missing kit from skipped kit tests into failed ones. */
+export const REQUIRE_KIT_ENV = "CLIPBENCH_REQUIRE_KIT";
+
+/** Whether the kit tests must run (`CLIPBENCH_REQUIRE_KIT=1`): without the kit they fail. */
+export const KIT_REQUIRED: boolean = Deno.env.get(REQUIRE_KIT_ENV) === "1";
+
 if (!KIT_AVAILABLE) {
   console.warn(
-    `conformance kit not found at ${KIT_DIR} (set CLIPBENCH_KIT to its path): kit tests are skipped`,
+    `conformance kit not found at ${KIT_DIR} (set CLIPBENCH_KIT to its path): kit tests ${
+      KIT_REQUIRED ? `fail (${REQUIRE_KIT_ENV}=1)` : "are skipped"
+    }`,
   );
 }
 
-/** Options for `Deno.test` that skip a test when the kit is absent. */
+/**
+ * Registers a kit test: skipped when the kit is absent, or failing with a message naming the kit
+ * folder when the kit is required ({@linkcode KIT_REQUIRED}).
+ */
 export function kitTest(name: string, fn: () => Promise<void> | void): void {
+  if (!KIT_AVAILABLE && KIT_REQUIRED) {
+    Deno.test(`[kit] ${name}`, () => {
+      throw new Error(
+        `the conformance kit is required (${REQUIRE_KIT_ENV}=1) but not found at ${KIT_DIR}`,
+      );
+    });
+    return;
+  }
   Deno.test({ name: `[kit] ${name}`, ignore: !KIT_AVAILABLE, fn });
 }

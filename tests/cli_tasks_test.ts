@@ -70,7 +70,7 @@ Deno.test("cli: a dataset_type.txt 'retrieval' dataset gets zeroshot_retrieval a
     ]);
     assert.equal(result.n_images, 40);
     assert.equal(result.n_captions, 80);
-    // k above the number of candidates is a usage error naming both numbers.
+    // k above the number of candidates is a usage error naming both numbers: exit status 2.
     const tooBig = await runCli([
       "eval",
       "--model",
@@ -85,7 +85,7 @@ Deno.test("cli: a dataset_type.txt 'retrieval' dataset gets zeroshot_retrieval a
       `${dir}/out2`,
       "--quiet",
     ]);
-    assert.equal(tooBig.code, 1);
+    assert.equal(tooBig.code, 2, tooBig.stderr);
     assert.match(tooBig.stderr, /50.*40|40.*50/);
   });
 });

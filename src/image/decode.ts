@@ -6,7 +6,9 @@
  * The format is taken from the file's signature (as Pillow's plugins accept it), never from
  * a name or extension: PNG, JPEG, GIF (first frame) and WebP (first frame). Everything that
  * goes wrong — an unknown signature, corrupt or truncated data, an image too large for
- * Pillow, a decoder failure — is an {@linkcode ImageDecodeError}.
+ * Pillow, memory running out for a huge image — is an {@linkcode ImageDecodeError}; a decoder
+ * that fails for any other reason (a bug, a WebAssembly module that cannot be loaded) throws a
+ * {@linkcode DecoderFailure}, which fails the run instead of skipping the sample.
  *
  * The WebAssembly decoders (JPEG, WebP) are compiled on first use and kept per module
  * instance, so each Web Worker has its own.
@@ -58,6 +60,7 @@ function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
  * @param nameHint A name for the input in error messages (e.g. the WebDataset field or file
  *   name); it does not influence the format detection.
  * @returns The decoded image.
+ * @throws DecoderFailure when a decoder fails for a reason that is not the image's.
  * @throws ImageDecodeError when the bytes are not a PNG, JPEG, GIF or WebP file Pillow 9.4
  *   would decode (unknown signature, corrupt or truncated data, more than Pillow's pixel
  *   limit), and for arithmetic-coded JPEGs, which this decoder does not support.
@@ -77,6 +80,7 @@ export async function decodeImage(bytes: Uint8Array, nameHint?: string): Promise
  *   name); it does not influence the format detection.
  * @returns The decoded image in its Pillow mode.
  * @throws ImageDecodeError as {@linkcode decodeImage}.
+ * @throws DecoderFailure when a decoder fails for a reason that is not the image's.
  */
 export async function decodeNativeImage(
   bytes: Uint8Array,
@@ -104,8 +108,32 @@ export async function decodeNativeImage(
     }
   } catch (error) {
     if (error instanceof ImageDecodeError) throw error;
-    // E.g. an allocation failure, or a WebAssembly module that cannot be loaded.
     const message = error instanceof Error ? error.message : String(error);
-    throw new ImageDecodeError(format, `${source}: decoder failed: ${message}`, { cause: error });
+    // An image too large for the memory left is the image's problem, like Pillow's MemoryError.
+    if (error instanceof RangeError && /allocation failed/i.test(message)) {
+      throw new ImageDecodeError(format, `${source}: out of memory: ${message}`, { cause: error });
+    }
+    // Anything else (a TypeError from a bug, a WebAssembly module that cannot be loaded) says
+    // nothing about the image: it must fail the run, not skip the sample.
+    throw new DecoderFailure(`the ${format} decoder failed on ${source}: ${message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * A decoder failed for a reason that is not the image's: a programming error, or a WebAssembly
+ * module that cannot be loaded. Unlike an {@linkcode ImageDecodeError} it does not skip the
+ * sample: it fails the run (src/pipeline/skip_reason.ts).
+ */
+export class DecoderFailure extends Error {
+  /**
+   * Creates an instance.
+   *
+   * @param message What failed, naming the format and the input.
+   */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "DecoderFailure";
   }
 }

@@ -7,7 +7,9 @@
  *
  * Messages: one {@linkcode DecodeWorkerInit} first, then {@linkcode DecodeJob}s, each answered by
  * a {@linkcode DecodeReply} with the same `id`. A sample that cannot be used is answered with the
- * message of its error, which becomes the skip reason exactly as in the in-process path.
+ * message of its error, which becomes the skip reason exactly as in the in-process path; any other
+ * error (a programming error, see skip_reason.ts) is rethrown, which fails the worker and so the
+ * pool (a `DecodePoolError`) and the run.
  *
  * @module
  */

@@ -1,11 +1,38 @@
 /**
- * The reason recorded for a skipped sample: the message of the error that made it unusable.
- * Shared by the in-process path and the decoding workers, so that both record the same text.
+ * Which errors skip a sample, and the reason recorded for it: the message of the error that made
+ * it unusable. Shared by the in-process path (src/image_batches.ts, src/pipeline/image_embeddings.ts)
+ * and the decoding workers (decode_worker.ts), so that both skip the same samples with the same
+ * text — and both fail the run, instead of skipping, on anything else.
+ *
+ * A sample is skipped for the project's own errors about it: a {@linkcode ClipbenchError} (an
+ * {@linkcode ImageDecodeError} for an image the decoders refuse, a `SampleError`, …), or a plain
+ * `Error` — the class itself, which the tasks' payload checks throw ("no label (cls field)", "no
+ * captions …") and `requireImage` ("no image …"). Everything else is a programming or environment
+ * error — a `TypeError`, `RangeError` or `ReferenceError` from a bug, a decoder that failed for a
+ * reason that is not the image's (`DecoderFailure`), a thrown non-error — and is rethrown, so the
+ * run fails loudly instead of counting a broken pipeline as bad data.
  *
  * @module
  */
 
-/** The message of `error` (an `Error`'s `message`, else its string form). */
+import { ClipbenchError } from "../errors.ts";
+
+/**
+ * Whether `error` says a sample cannot be used (it is then skipped), rather than that something
+ * is broken (see the module documentation).
+ */
+export function isSampleError(error: unknown): error is Error {
+  return error instanceof ClipbenchError ||
+    (error instanceof Error && Object.getPrototypeOf(error) === Error.prototype);
+}
+
+/**
+ * The skip reason for `error`: its message.
+ *
+ * @throws `error` itself when it is not a sample's error ({@linkcode isSampleError}): a
+ *   programming or environment error must fail the run, not skip the sample.
+ */
 export function skipReason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!isSampleError(error)) throw error;
+  return error.message;
 }
