@@ -43,7 +43,19 @@ async function writeUnlabelledDataset(): Promise<void> {
 }
 await writeUnknownFieldDataset();
 await writeUnlabelledDataset();
-await Deno.symlink(DEMO_DATA, `${DIR}/fashion_mnist_1k`);
+// A copy, not a symbolic link: the server refuses a dataset folder whose real path leaves its root.
+await Deno.mkdir(`${DIR}/fashion_mnist_1k/test`, { recursive: true });
+for (const file of ["classnames.txt", "zeroshot_classification_templates.txt"]) {
+  await Deno.copyFile(`${DEMO_DATA}/${file}`, `${DIR}/fashion_mnist_1k/${file}`);
+}
+for (const entry of Deno.readDirSync(`${DEMO_DATA}/test`)) {
+  if (entry.isFile) {
+    await Deno.copyFile(
+      `${DEMO_DATA}/test/${entry.name}`,
+      `${DIR}/fashion_mnist_1k/test/${entry.name}`,
+    );
+  }
+}
 
 /** Runs `cli.ts eval …`, killed after `ms` so that a regression fails instead of hanging. */
 async function runEval(args: string[], ms: number) {
