@@ -70,6 +70,12 @@ export interface EvalPlan {
    * absent, datasets come from the hub (CLIP_benchmark's `clip-benchmark/wds_<name>`).
    */
   datasetRoot?: string;
+  /**
+   * A folder or URL prefix that every dataset file, shard URL and redirect must stay within
+   * (set by the HTTP handler to the dataset's own allowed folder or URL; unset on the command
+   * line).
+   */
+  datasetBoundary?: string;
   /** Hub for models and datasets given by name: `modelscope` (evalscope's default) or `huggingface`. */
   hub: HubName;
   /** Revision of hub models (default: the hub's main branch). */

@@ -23,7 +23,7 @@ const DIR = await Deno.makeTempDir({ prefix: "clipbench_handler_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: true }));
 await writeShardedDataset(DIR, "classification", { shardSizes: [12, 12] });
 await writeShardedDataset(DIR, "retrieval", { shardSizes: [10, 10] });
-await Deno.mkdir(`${DIR}/broken`);
+await Deno.mkdir(`${DIR}/broken/test`, { recursive: true });
 const MODEL_ROOT = new URL("../examples/demo/", import.meta.url).pathname;
 const TOKEN = "s3cret-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };

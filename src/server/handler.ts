@@ -34,10 +34,16 @@
  *   `cli.ts serve` allows only on a loopback address;
  * - the body is at most `maxBodyBytes` (413 beyond, whether or not a length is declared), JSON
  *   (415 otherwise), and validated field by field (400 naming the field);
- * - models and datasets come only from the allow-list (src/server/sources.ts: 400/403/404);
+ * - models and datasets come only from the allow-list (src/server/sources.ts: 400/403/404), and
+ *   the dataset's readers stay within the dataset's folder or URL (`datasetBoundary`);
+ * - a request's batch size and zero-shot prompts are limited (src/server/request_limits.ts: 400
+ *   naming the limit), checked before any model is loaded or prompt tokenised;
  * - every evaluation has a deadline (`deadlineSeconds`, or a shorter `timeout_s`): an
  *   `AbortSignal` that stops the dataset reading and the decoding pipeline (504 when it fires);
- *   a client that stops reading a streamed (NDJSON) answer stops its evaluation too;
+ *   a client that goes away (its connection closed, or a streamed answer no longer read) stops
+ *   its evaluation too (logged as 499); a body cut short during its upload is a 400;
+ * - answers never name a server path: the request's model and dataset folders, the roots and the
+ *   cache are replaced by the names the request used (src/server/redact.ts);
  * - at most `maxConcurrent` evaluations at a time (503 with `Retry-After` beyond);
  * - errors answer `{"error": {status, message, field?, request_id}}`, never a stack trace:
  *   {@linkcode UsageError} 400; {@linkcode DatasetError}, {@linkcode ModelError} and the other
@@ -51,6 +57,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { join } from "node:path";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { completePlan, type EvalPlan } from "../config.ts";
 import { ClipbenchError, DatasetError, ModelError, UsageError } from "../errors.ts";
@@ -61,10 +68,20 @@ import { encodePartial, partialFileName } from "../partial/partial_file.ts";
 import type { TaskName } from "../result.ts";
 import type { EvaluationProgress } from "../sample_tally.ts";
 import { ModelCache } from "./model_cache.ts";
+import { PathRedactor } from "./redact.ts";
 import { type EvaluationRequest, parseEvaluationRequest } from "./request.ts";
 import { RequestError } from "./request_error.ts";
-import { resolveDatasetSource, resolveModelSource, type SourcePolicy } from "./sources.ts";
+import { checkPromptLimits, DEFAULT_REQUEST_LIMITS, type RequestLimits } from "./request_limits.ts";
+import {
+  datasetRootFolder,
+  type DatasetSource,
+  resolveDatasetSource,
+  resolveModelSource,
+  type SourcePolicy,
+} from "./sources.ts";
 import { concatBytes } from "../bytes.ts";
+import { openWebDataset, type WebDataset } from "../dataset.ts";
+import type { ZeroShotTemplates } from "../prompt_files.ts";
 
 /** The version the health check reports. */
 export const SERVICE_VERSION = "0.1.0";
@@ -99,6 +116,14 @@ export interface EvaluationHandlerOptions {
    * set; request fields override the others.
    */
   readonly settings?: Partial<EvalPlan>;
+  /** Largest `batch_size` a request may ask for (default 256; src/server/request_limits.ts). */
+  readonly maxBatchSize?: number;
+  /** Most zero-shot prompts (class names × templates) of one request (default 100,000). */
+  readonly maxPrompts?: number;
+  /** Longest zero-shot prompt once `{c}` is filled, in characters (default 2,000). */
+  readonly maxPromptLength?: number;
+  /** Most characters of one request's prompts together (default 8,000,000). */
+  readonly maxPromptChars?: number;
   /** Minimum interval between NDJSON progress events, in ms (default 500). */
   readonly progressIntervalMs?: number;
   /** One line per request, and the details of internal errors (default: stderr). */
@@ -148,10 +173,17 @@ class DeadlineError extends Error {
   }
 }
 
-/** A streaming client stopped reading. */
+/** The client went away: it stopped reading a streamed answer, or closed its connection. */
 class ClientGoneError extends Error {
   constructor() {
-    super("the client stopped reading the answer");
+    super("the client went away before its answer was ready");
+  }
+}
+
+/** An error of an evaluation, with the redactor of its request's server paths. */
+class RedactedError extends Error {
+  constructor(readonly error: unknown, readonly redactor: PathRedactor) {
+    super("redacted", { cause: error });
   }
 }
 
@@ -169,7 +201,13 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   while (true) {
-    const { done, value } = await reader.read();
+    let read: ReadableStreamReadResult<Uint8Array>;
+    try {
+      read = await reader.read();
+    } catch {
+      throw new RequestError(400, "the request body could not be read: its upload was cut short");
+    }
+    const { done, value } = read;
     if (done) break;
     total += value.length;
     if (total > limit) {
@@ -181,18 +219,32 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   return concatBytes(chunks, total);
 }
 
-/** The error body and status of an error (see the module documentation). */
+/**
+ * The error body and status of an error (see the module documentation). With a redactor, the
+ * message loses the request's server paths (src/server/redact.ts).
+ */
 function describeError(
   error: unknown,
   id: string,
   log: (line: string) => void,
+  redactor?: PathRedactor,
 ): { status: number; body: Record<string, unknown> } {
-  const body = (status: number, message: string, field?: string) => ({
-    status,
-    body: { error: { status, message, ...(field && { field }), request_id: id } },
-  });
+  if (error instanceof RedactedError) return describeError(error.error, id, log, error.redactor);
+  const body = (status: number, text: string, field?: string) => {
+    const message = redactor === undefined
+      ? text
+      : error instanceof RequestError
+      ? redactor.text(text)
+      : redactor.message(text);
+    return {
+      status,
+      body: { error: { status, message, ...(field && { field }), request_id: id } },
+    };
+  };
   if (error instanceof RequestError) return body(error.status, error.message, error.field);
   if (error instanceof DeadlineError) return body(504, error.message);
+  // Nobody reads it; 499 (nginx's "client closed request") shows in the log line.
+  if (error instanceof ClientGoneError) return body(499, error.message);
   if (error instanceof UsageError) return body(400, error.message);
   if (error instanceof DatasetError || error instanceof ModelError) {
     return body(422, error.message);
@@ -226,6 +278,32 @@ export function createEvaluationHandler(
   const maxBodyBytes = positive(options.maxBodyBytes, 65_536, "maxBodyBytes");
   const deadlineSeconds = positive(options.deadlineSeconds, 900, "deadlineSeconds");
   const maxConcurrent = positive(options.maxConcurrent, 2, "maxConcurrent");
+  const limits: RequestLimits = {
+    maxBatchSize: positive(
+      options.maxBatchSize,
+      DEFAULT_REQUEST_LIMITS.maxBatchSize,
+      "maxBatchSize",
+    ),
+    maxPrompts: positive(options.maxPrompts, DEFAULT_REQUEST_LIMITS.maxPrompts, "maxPrompts"),
+    maxPromptLength: positive(
+      options.maxPromptLength,
+      DEFAULT_REQUEST_LIMITS.maxPromptLength,
+      "maxPromptLength",
+    ),
+    maxPromptChars: positive(
+      options.maxPromptChars,
+      DEFAULT_REQUEST_LIMITS.maxPromptChars,
+      "maxPromptChars",
+    ),
+  };
+  if (
+    options.settings?.batchSize !== undefined && options.settings.batchSize > limits.maxBatchSize
+  ) {
+    throw new UsageError(
+      `the default batch size ${options.settings.batchSize} is more than maxBatchSize ` +
+        `${limits.maxBatchSize}`,
+    );
+  }
   const progressInterval = options.progressIntervalMs ?? 500;
   const log = options.log ?? ((line: string) => console.error(line));
   const tokenHash = options.token ? sha256(options.token) : undefined;
@@ -240,6 +318,66 @@ export function createEvaluationHandler(
   const cache = new ModelCache({ capacity: options.modelCacheSize ?? 2 });
   let running = 0;
 
+  /** The server's own folders, each under a placeholder (resolved once, as they exist then). */
+  let serverFolders: Promise<[string, string][]> | undefined;
+  const ownFolders = () =>
+    serverFolders ??= (async () => {
+      const named: [string, string][] = [
+        ...policy.modelRoots.map((root): [string, string] => [root, "<model root>"]),
+        ...policy.datasetRoots.map((root): [string, string] => [
+          datasetRootFolder(root),
+          "<dataset root>",
+        ]),
+        ...(settings.cacheDir === undefined
+          ? []
+          : [[settings.cacheDir, "<cache>"] as [string, string]]),
+      ];
+      const real = await Promise.all(
+        named.map(async ([path, name]): Promise<[string, string] | undefined> => {
+          try {
+            return [await Deno.realPath(path), name];
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      return [...named, ...real.filter((pair) => pair !== undefined)];
+    })();
+
+  /**
+   * Checks the zero-shot prompts against the limits before any model is loaded: the inline
+   * class names and templates, and what the dataset's own files add to them (read ahead from a
+   * dataset root; a hub dataset's are CLIP_benchmark's). A dataset that cannot be read ahead is
+   * left to the evaluation, which reads it within its boundary and says what is wrong.
+   */
+  const checkPrompts = async (
+    parsed: EvaluationRequest,
+    dataset: DatasetSource,
+    plan: EvalPlan,
+    signal: AbortSignal,
+  ) => {
+    if (plan.task === "zeroshot_retrieval" || parsed.dataset === "custom") return;
+    let classnames: readonly string[] | undefined = parsed.classnames;
+    let templates: ZeroShotTemplates | undefined = parsed.templates;
+    if ((classnames === undefined || templates === undefined) && dataset.root !== undefined) {
+      let own: WebDataset;
+      try {
+        own = await openWebDataset(dataset.root, { split: plan.split, signal });
+      } catch (error) {
+        signal.throwIfAborted();
+        // The evaluation reads the dataset again within its boundary, and reports what is wrong.
+        if (error instanceof DatasetError) return;
+        throw error;
+      }
+      if (own.type === "retrieval") return;
+      classnames ??= own.classnames;
+      templates ??= own.templates;
+    }
+    if (classnames === undefined || templates === undefined) return;
+    const field = parsed.templates ? "templates" : parsed.classnames ? "classnames" : "dataset";
+    checkPromptLimits(classnames, templates, limits, field);
+  };
+
   const checkToken = (request: Request) => {
     if (!auth) return;
     const header = request.headers.get("authorization");
@@ -252,12 +390,17 @@ export function createEvaluationHandler(
     }
   };
 
-  /** Resolves, loads and evaluates; the model is shared through the cache. */
+  /**
+   * Resolves, checks, loads and evaluates; the model is shared through the cache. Every server
+   * path resolved on the way is added to `redactor`, under the name the request used.
+   */
   const evaluate = async (
     parsed: EvaluationRequest,
     signal: AbortSignal,
+    redactor: PathRedactor,
     onProgress?: (progress: EvaluationProgress) => void,
   ): Promise<DatasetOutcome> => {
+    for (const [path, name] of await ownFolders()) redactor.add(path, name);
     const model = await resolveModelSource(
       policy,
       {
@@ -268,19 +411,25 @@ export function createEvaluationHandler(
       },
       { endpoint: settings.endpoint, offline: settings.offline, signal },
     );
-    const dataset = await resolveDatasetSource(policy, parsed);
+    redactor.add(model.dir, parsed.model);
+    for (const root of policy.modelRoots) redactor.add(join(root, parsed.model), parsed.model);
     const requestSettings = Object.fromEntries(
       Object.entries(parsed.settings).filter(([, value]) => value !== undefined),
     );
+    const split = (requestSettings as Partial<EvalPlan>).split ?? settings.split;
+    const dataset = await resolveDatasetSource(policy, { ...parsed, split });
+    for (const path of dataset.serverPaths) redactor.add(path, parsed.dataset);
     const plan = completePlan({
       ...settings,
       ...requestSettings,
       models: [{ id: model.dir }],
       datasets: [parsed.dataset],
       datasetRoot: dataset.root,
+      datasetBoundary: dataset.boundary,
       hub: dataset.hub ?? settings.hub,
       quiet: true,
     });
+    await checkPrompts(parsed, dataset, plan, signal);
     const lease = await cache.acquire(model.dir, modelLoadOptions(plan));
     try {
       signal.throwIfAborted();
@@ -302,19 +451,47 @@ export function createEvaluationHandler(
     }
   };
 
-  /** The evaluation's deadline, as an abort signal (a streaming client that goes away aborts it too). */
-  const deadlineFor = (parsed: EvaluationRequest) => {
+  /**
+   * The evaluation's deadline, as an abort signal; a client that goes away (its request's signal
+   * aborts, or it stops reading a streamed answer) aborts it too.
+   */
+  const deadlineFor = (parsed: EvaluationRequest, request: Request) => {
     const seconds = Math.min(deadlineSeconds, parsed.timeoutSeconds ?? Infinity);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DeadlineError(seconds)), seconds * 1000);
+    const gone = () => controller.abort(new ClientGoneError());
+    const clientSignal = request.signal;
+    if (clientSignal.aborted) gone();
+    else clientSignal.addEventListener("abort", gone, { once: true });
     return {
       controller,
-      /** The deadline error when the deadline fired, else the error itself. */
-      explain: (error: unknown) =>
-        controller.signal.reason instanceof DeadlineError ? controller.signal.reason : error,
-      dispose: () => clearTimeout(timer),
+      /** The deadline or client-gone error when one stopped it, else the error itself. */
+      explain: (error: unknown) => {
+        const reason = controller.signal.reason;
+        return reason instanceof DeadlineError || reason instanceof ClientGoneError
+          ? reason
+          : error;
+      },
+      dispose: () => {
+        clearTimeout(timer);
+        clientSignal.removeEventListener("abort", gone);
+      },
     };
   };
+
+  /** A result or partial with the request's server paths replaced (src/server/redact.ts). */
+  const redactOutcome = (outcome: DatasetOutcome, redactor: PathRedactor): DatasetOutcome =>
+    outcome.kind === "result" ? { kind: "result", result: redactor.value(outcome.result) } : {
+      kind: "partial",
+      partial: {
+        ...outcome.partial,
+        outcome: {
+          ...outcome.partial.outcome,
+          datasetRoot: redactor.text(outcome.partial.outcome.datasetRoot),
+          skipped: redactor.value(outcome.partial.outcome.skipped),
+        },
+      },
+    };
 
   const outcomeResponse = (outcome: DatasetOutcome, id: string): Response => {
     if (outcome.kind === "result") return jsonResponse(200, outcome.result, id);
@@ -336,10 +513,12 @@ export function createEvaluationHandler(
 
   const streamed = (
     parsed: EvaluationRequest,
+    request: Request,
     id: string,
     done: () => void,
   ): Response => {
-    const deadline = deadlineFor(parsed);
+    const deadline = deadlineFor(parsed, request);
+    const redactor = new PathRedactor();
     const encoder = new TextEncoder();
     let last = -Infinity;
     const stream = new ReadableStream<Uint8Array>({
@@ -360,7 +539,10 @@ export function createEvaluationHandler(
         };
         (async () => {
           try {
-            const outcome = await evaluate(parsed, deadline.controller.signal, onProgress);
+            const outcome = redactOutcome(
+              await evaluate(parsed, deadline.controller.signal, redactor, onProgress),
+              redactor,
+            );
             if (outcome.kind === "result") {
               send({ event: "result", result: outcome.result });
             } else {
@@ -380,7 +562,7 @@ export function createEvaluationHandler(
             if (deadline.controller.signal.reason instanceof ClientGoneError) {
               log(`${id} the client stopped reading; its evaluation was stopped`);
             } else {
-              const { body } = describeError(deadline.explain(error), id, log);
+              const { body } = describeError(deadline.explain(error), id, log, redactor);
               send({ event: "error", ...body });
             }
           } finally {
@@ -418,7 +600,7 @@ export function createEvaluationHandler(
     } catch (error) {
       throw new RequestError(400, `the body is not valid JSON: ${(error as Error).message}`);
     }
-    const parsed = parseEvaluationRequest(body);
+    const parsed = parseEvaluationRequest(body, { maxBatchSize: limits.maxBatchSize });
     if (running >= maxConcurrent) {
       return jsonResponse(
         503,
@@ -444,13 +626,15 @@ export function createEvaluationHandler(
       if ((request.headers.get("accept") ?? "").includes(NDJSON_MEDIA_TYPE)) {
         // The stream owns the slot from here: it calls `done` when the evaluation ends.
         handedOver = true;
-        return streamed(parsed, id, done);
+        return streamed(parsed, request, id, done);
       }
-      const deadline = deadlineFor(parsed);
+      const deadline = deadlineFor(parsed, request);
+      const redactor = new PathRedactor();
       try {
-        return outcomeResponse(await evaluate(parsed, deadline.controller.signal), id);
+        const outcome = await evaluate(parsed, deadline.controller.signal, redactor);
+        return outcomeResponse(redactOutcome(outcome, redactor), id);
       } catch (error) {
-        throw deadline.explain(error);
+        throw new RedactedError(deadline.explain(error), redactor);
       } finally {
         deadline.dispose();
       }

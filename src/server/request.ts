@@ -21,6 +21,7 @@
  * | `dataset_root` (or `data_dir`)    | one of the server's dataset roots, exactly as configured    |
  * | `hub`, `revision`                 | hub and revision for hub models and datasets (allowed hubs only) |
  * | `split`, `task`, `limit`, `batch_size`, `max_skipped`, `recall_k` | as the flags          |
+ * |                                   | (`split`, `revision`: plain relative names; `batch_size` at most the server's limit) |
  * | `shard`                           | `"i/n"` or `{"index": i, "count": n}`: answer a partial result |
  * | `dtype`, `preprocess`, `crop_rounding`, `text_cleaning` | as the flags                      |
  * | `classnames`, `templates`         | inline overrides: a list of names; a list of templates or an object class → prompts |
@@ -139,6 +140,21 @@ function strings(value: unknown, field: string): string[] {
   });
 }
 
+/** Plain relative path segments: no `..`, no leading dot, no backslash, no `%`, no scheme. */
+const PLAIN_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+
+/** A path-like field (`split`, `revision`): plain relative segments only. */
+function plainPath(value: unknown, field: string): string {
+  const text = expectString(value, field);
+  if (!PLAIN_PATH.test(text)) {
+    throw new UsageError(
+      `${field} must be a plain relative name (segments of letters, digits, '_', '.', '-', ` +
+        `separated by '/', none starting with a dot); got ${JSON.stringify(text)}`,
+    );
+  }
+  return text;
+}
+
 function templates(value: unknown, field: string): ZeroShotTemplates {
   if (Array.isArray(value)) return strings(value, field);
   const object = expectObject(value, field);
@@ -150,13 +166,22 @@ function templates(value: unknown, field: string): ZeroShotTemplates {
   return map;
 }
 
+/** Limits {@linkcode parseEvaluationRequest} applies (see src/server/request_limits.ts). */
+export interface ParseLimits {
+  /** Largest `batch_size` (default: none). */
+  readonly maxBatchSize?: number;
+}
+
 /**
  * Validates a parsed `POST /v1/evaluate` body.
  *
- * @throws {RequestError} (400) naming the first field that is unknown, missing, given twice or
- * invalid.
+ * @throws {RequestError} (400) naming the first field that is unknown, missing, given twice,
+ * invalid or beyond a limit.
  */
-export function parseEvaluationRequest(body: unknown): EvaluationRequest {
+export function parseEvaluationRequest(
+  body: unknown,
+  limits: ParseLimits = {},
+): EvaluationRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new RequestError(400, "the request body must be a JSON object");
   }
@@ -191,10 +216,19 @@ export function parseEvaluationRequest(body: unknown): EvaluationRequest {
     }
   }
   const settings: Partial<EvalPlan> = {
-    split: field("split", expectString),
+    split: field("split", plainPath),
     task: field("task", (v, w) => parseTaskChoice(expectString(v, w), w)),
     limit: field("limit", (v, w) => expectInteger(v, w)),
-    batchSize: field("batch_size", (v, w) => expectInteger(v, w)),
+    batchSize: field("batch_size", (v, w) => {
+      const size = expectInteger(v, w);
+      if (limits.maxBatchSize !== undefined && size > limits.maxBatchSize) {
+        throw new UsageError(
+          `${w} ${size} is more than this server's limit of ${limits.maxBatchSize} ` +
+            `(maxBatchSize, --max-batch-size)`,
+        );
+      }
+      return size;
+    }),
     shard: field("shard", parseShardValue),
     recallK: field("recall_k", (v, w) => {
       if (!Array.isArray(v) || v.length === 0) {
@@ -223,7 +257,7 @@ export function parseEvaluationRequest(body: unknown): EvaluationRequest {
     dataset: field("dataset", expectString)!,
     datasetRoot: field("dataset_root", expectString),
     hub: field("hub", (v, w) => parseHubName(expectString(v, w), w)),
-    revision: field("revision", expectString),
+    revision: field("revision", plainPath),
     settings,
     classnames: field("classnames", strings),
     templates: field("templates", templates),

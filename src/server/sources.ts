@@ -9,13 +9,18 @@
  * hub). An absolute path, a `..` segment or a backslash is refused (400); a hub that is not
  * allowed is refused (403); a model found nowhere allowed is 404.
  *
- * **Datasets.** `dataset` is a name (letters, digits, `_`, `.`, `-`, not starting with a dot).
- * A dataset root is a folder or `http(s)://` URL, with `{dataset}` where the name goes (else the
- * name is appended as a path segment). `dataset_root`, when given, must be one of the roots
- * exactly as configured (403 otherwise). Without it the roots are tried in order — a local root
- * is used when the dataset's folder exists there, an `http(s)` root is used as it is — and then
- * an allowed hub, by name (CLIP_benchmark's repositories) or repository id (`org/name`). The
- * `custom` dataset needs a root.
+ * **Datasets.** `dataset` is a name (letters, digits, `_`, `.`, `-`, not starting with a dot);
+ * `split` is plain relative segments (src/server/request.ts). A dataset root is a folder or
+ * `http(s)://` URL, with `{dataset}` where the name goes (else the name is appended as a path
+ * segment). `dataset_root`, when given, must be one of the roots exactly as configured (403
+ * otherwise). Without it the roots are tried in order — a local root is used when the dataset's
+ * folder and its split folder exist there and their real paths (symbolic links resolved) stay
+ * inside the root's folder, as a model's must; an `http(s)` root is used as it is — and then an
+ * allowed hub, by name (CLIP_benchmark's repositories) or repository id (`org/name`). The
+ * `custom` dataset needs a root. Every "not there" and "not allowed" dataset gets the same 404
+ * message, which says nothing about which server paths exist. The resolved dataset carries its
+ * boundary (`EvalPlan.datasetBoundary`): the readers keep every file, shard URL and redirect
+ * within it.
  *
  * @module
  */
@@ -58,8 +63,18 @@ export interface ModelSource {
 
 /** A resolved dataset: a concrete root, or a hub to fetch it from by name. */
 export interface DatasetSource {
-  /** Folder or URL of the dataset itself (`{dataset}` already replaced). */
+  /**
+   * Folder (its real path) or URL of the dataset itself (`{dataset}` already replaced), checked
+   * to be under the allowed root.
+   */
   readonly root?: string;
+  /**
+   * The folder or URL prefix every file of the dataset must stay within (the plan's
+   * `datasetBoundary`): the dataset's own real folder, or its URL with a final `/`.
+   */
+  readonly boundary?: string;
+  /** Every server-side spelling of the dataset's folder or URL (kept out of answers). */
+  readonly serverPaths: readonly string[];
   /** The hub to fetch it from, when `root` is absent. */
   readonly hub?: HubName;
 }
@@ -158,14 +173,61 @@ function datasetAt(root: string, name: string): string {
 }
 
 /**
- * Where a request's dataset is read from (see the module documentation).
+ * The folder (or URL prefix) a dataset root confines its datasets to: the root itself, or — with
+ * `{dataset}` in it — the folder holding the path segment where the name goes.
+ */
+export function datasetRootFolder(root: string): string {
+  const at = root.indexOf("{dataset}");
+  if (at < 0) return root;
+  const prefix = root.slice(0, at);
+  const cut = Math.max(prefix.lastIndexOf("/"), prefix.lastIndexOf(sep));
+  return cut < 0 ? "." : prefix.slice(0, cut + 1) || sep;
+}
+
+/** The real path of a folder, or `undefined` when it is none. */
+async function realFolder(path: string): Promise<string | undefined> {
+  try {
+    const real = await Deno.realPath(path);
+    return (await Deno.stat(real)).isDirectory ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `path` is strictly inside the folder `folder` (both real paths). */
+function isInside(path: string, folder: string): boolean {
+  const prefix = folder.endsWith(sep) ? folder : folder + sep;
+  return path !== folder && path.startsWith(prefix);
+}
+
+/**
+ * The real path of a dataset's folder under a local root, when it (and its split folder) exist
+ * and — symbolic links resolved — stay inside the root's folder (and the dataset's folder).
+ */
+async function localDataset(
+  root: string,
+  name: string,
+  split: string | undefined,
+): Promise<string | undefined> {
+  const base = await realFolder(datasetRootFolder(root));
+  const real = await realFolder(resolve(datasetAt(root, name)));
+  if (base === undefined || real === undefined || !isInside(real, base)) return undefined;
+  if (split === undefined) return real;
+  const splitReal = await realFolder(join(real, ...split.split("/")));
+  return splitReal !== undefined && isInside(splitReal, real) ? real : undefined;
+}
+
+/**
+ * Where a request's dataset is read from (see the module documentation). `split` (checked to be
+ * plain relative segments by src/server/request.ts) must be a folder of a local dataset; the
+ * custom dataset has none.
  *
  * @throws {RequestError} 400 for a name that is not a plain name, 403 for a root or hub that is
- * not allowed, 404 for a dataset found nowhere allowed.
+ * not allowed, 404 — one message, whatever the reason — for a dataset found nowhere allowed.
  */
 export async function resolveDatasetSource(
   policy: SourcePolicy,
-  request: { dataset: string; datasetRoot?: string; hub?: HubName },
+  request: { dataset: string; datasetRoot?: string; hub?: HubName; split?: string },
 ): Promise<DatasetSource> {
   const { dataset } = request;
   const hubName = isRepoId(dataset);
@@ -177,6 +239,27 @@ export async function resolveDatasetSource(
       { field: "dataset" },
     );
   }
+  const split = dataset === "custom" ? undefined : request.split ?? "test";
+  /** A root's dataset, when it is there and allowed. */
+  const at = async (root: string): Promise<DatasetSource | undefined> => {
+    const location = datasetAt(root, dataset);
+    if (isUrl(root)) {
+      const url = location.replace(/\/+$/, "");
+      return { root: url, boundary: `${url}/`, serverPaths: [url] };
+    }
+    const real = await localDataset(root, dataset, split);
+    if (real === undefined) return undefined;
+    return { root: real, boundary: real, serverPaths: [real, location] };
+  };
+  const notFound = () =>
+    new RequestError(
+      404,
+      `dataset ${JSON.stringify(dataset)}${
+        split === undefined ? "" : ` (split ${JSON.stringify(split)})`
+      } is not under the allowed dataset roots` +
+        (policy.hubs.length === 0 ? " (and hub datasets are not allowed on this server)" : ""),
+      { field: "dataset" },
+    );
   if (request.datasetRoot !== undefined) {
     if (!policy.datasetRoots.includes(request.datasetRoot)) {
       throw new RequestError(
@@ -191,21 +274,18 @@ export async function resolveDatasetSource(
         field: "dataset",
       });
     }
-    return { root: datasetAt(request.datasetRoot, dataset) };
+    const found = await at(request.datasetRoot);
+    if (found === undefined) throw notFound();
+    return found;
   }
   if (!hubName) {
     for (const root of policy.datasetRoots) {
-      const location = datasetAt(root, dataset);
-      if (isUrl(root) || await isDirectory(resolve(location))) return { root: location };
+      const found = await at(root);
+      if (found !== undefined) return found;
     }
   }
   if (dataset === "custom" || (policy.hubs.length === 0 && request.hub === undefined)) {
-    throw new RequestError(
-      404,
-      `dataset ${JSON.stringify(dataset)} is not under the allowed dataset roots` +
-        (policy.hubs.length === 0 ? " (and hub datasets are not allowed on this server)" : ""),
-      { field: "dataset" },
-    );
+    throw notFound();
   }
-  return { hub: allowedHub(policy, request.hub, "datasets") };
+  return { hub: allowedHub(policy, request.hub, "datasets"), serverPaths: [] };
 }
