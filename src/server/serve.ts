@@ -1,7 +1,9 @@
 /**
- * Running the evaluation handler as a server (`cli.ts serve`): `Deno.serve` on a host and port,
- * the bearer token from an environment variable, serving without a token only on a loopback
- * address, a clean shutdown that releases the loaded models.
+ * Running the evaluation handler as a server (`cli.ts serve`): the hardened HTTP/1.1 server of
+ * src/server/http_server.ts on a host and port (accept errors such as running out of file
+ * descriptors do not stop it; a cap on open connections; deadlines for the request head and
+ * body), the bearer token from an environment variable, serving without a token only on a
+ * loopback address, a clean shutdown that releases the loaded models.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import {
   type EvaluationHandler,
   type EvaluationHandlerOptions,
 } from "./handler.ts";
+import { serveHttp } from "./http_server.ts";
 
 /** The environment variable `cli.ts serve` reads the bearer token from (by default). */
 export const TOKEN_ENV = "CLIPBENCH_API_TOKEN";
@@ -37,6 +40,14 @@ export interface ServeOptions extends EvaluationHandlerOptions {
   readonly signal?: AbortSignal;
   /** Called once listening, with the address. */
   readonly onListen?: (address: { hostname: string; port: number }) => void;
+  /** Longest time from a connection to the end of its request head, in ms (default 10,000). */
+  readonly headerTimeoutMs?: number;
+  /** Longest time from the end of the head to the end of the body, in ms (default 30,000). */
+  readonly bodyTimeoutMs?: number;
+  /** Connections open at once (default 256); more are answered 503 and closed. */
+  readonly maxConnections?: number;
+  /** How long running requests may finish once `signal` aborts, in ms (default 10,000). */
+  readonly shutdownGraceMs?: number;
 }
 
 /**
@@ -61,11 +72,16 @@ export async function serveEvaluations(options: ServeOptions): Promise<void> {
   }
   const handler: EvaluationHandler = createEvaluationHandler(options);
   try {
-    const server = Deno.serve({
+    const server = serveHttp({
       hostname,
       port: options.port ?? 8080,
       signal: options.signal,
       onListen: (address) => options.onListen?.(address),
+      headerTimeoutMs: options.headerTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
+      maxConnections: options.maxConnections,
+      shutdownGraceMs: options.shutdownGraceMs,
+      log: options.log,
     }, handler);
     await server.finished;
   } finally {
