@@ -28,11 +28,13 @@ import { MODEL_DTYPES } from "./src/model_files.ts";
 import { GRAPH_OPTIMIZATION_LEVELS } from "./src/onnx_session.ts";
 import { parseHubName } from "./src/hub/hub_settings.ts";
 import { listDatasets } from "./src/dataset_list.ts";
-import { runEvaluations } from "./src/evaluate.ts";
+import { CUSTOM_DATASET, modelResultName, runEvaluations } from "./src/evaluate.ts";
+import { datasetRepositoryId } from "./src/hub/resolve_dataset.ts";
 import { inspectImage, inspectText } from "./src/inspect.ts";
-import { formatResultsTable, writeResult } from "./src/result.ts";
+import { formatResultsTable, prepareResultFolders, writeResult } from "./src/result.ts";
+import { checkModelArgument, checkModelFolder } from "./src/model_argument.ts";
 import { parseShardSpec, SHARD_COUNT_ENV, shardFromEnvironment } from "./src/shard_spec.ts";
-import { runLocalShards } from "./src/local_shards.ts";
+import { exitWithParent, runLocalShards } from "./src/local_shards.ts";
 import { mergePartialFiles } from "./src/partial/merge.ts";
 import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
 import type { HubName } from "./src/hub/hub_settings.ts";
@@ -166,7 +168,19 @@ Flags:
   --max-body BYTES        largest request body (default: 65536)
   --deadline SECONDS      longest evaluation (default: 900); a request's timeout_s may shorten it
   --max-concurrent N      evaluations at once (default: 2); more are answered 503
+  --header-timeout SECONDS
+                          a request's line and headers must arrive within this after the
+                          connection (default: 10); slower clients get 408 and are disconnected
+  --body-timeout SECONDS  a request's body must arrive within this after its headers
+                          (default: 30); 408 and disconnected beyond
+  --max-connections N     connections open at once (default: 256; keep it under 'ulimit -n');
+                          more are answered 503 and closed
   --model-cache N         models kept loaded between requests (default: 2)
+  --max-batch-size N      largest batch_size a request may ask for (default: 256)
+  --max-prompts N         most zero-shot prompts (classes x templates) a request may make
+                          (default: 100000)
+  --max-prompt-length N   longest prompt once {c} is filled, in characters (default: 2000)
+  --max-prompt-chars N    most characters of a request's prompts together (default: 8000000)
   --batch-size N          default batch size (default: 128)
   --num-workers N         decoding workers per evaluation
   --threads N             onnxruntime intra-op threads
@@ -237,11 +251,48 @@ function parseChoice<T extends string>(value: string, flag: string, choices: rea
   return value as T;
 }
 
+/**
+ * Joins a string flag and a following value that looks like a negative number (`--limit -5`) into
+ * `--limit=-5`, which node:util's parseArgs would otherwise refuse as ambiguous; the flag's own
+ * check then says what is wrong with the value.
+ */
+export function joinNegativeValues(
+  args: readonly string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const option = arg.startsWith("--") && !arg.includes("=") ? options[arg.slice(2)] : undefined;
+    const next = args[i + 1];
+    if (option?.type === "string" && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
 function parse(args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ""));
+    // node:util's messages run over several lines; the first says what is wrong.
+    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    const flag = /^Option '(-[^' ]+)/.exec(message)?.[1];
+    if (flag !== undefined && /argument (missing|is ambiguous)/.test(message)) {
+      throw new UsageError(
+        `${flag} needs a value (one starting with '-' is written ${flag}=VALUE)`,
+      );
+    }
+    throw new UsageError(message.split("\n")[0].trim());
   }
 }
 
@@ -410,13 +461,43 @@ function withoutFlags(args: readonly string[], flags: readonly string[]): string
   return out;
 }
 
+/**
+ * What is checked before any evaluation: every model argument (a folder or a hub id), the names
+ * of datasets that come from a hub, and every folder a result will be written to (created, and
+ * written to once).
+ *
+ * @throws {UsageError} naming the model, the dataset or the folder.
+ */
+async function checkBeforeEvaluating(plan: EvalPlan): Promise<void> {
+  for (const model of plan.models) await checkModelArgument(model.id);
+  if (plan.datasetRoot === undefined) {
+    // Datasets by name come from a hub: an unknown name is a configuration error.
+    for (const name of plan.datasets) {
+      if (name !== CUSTOM_DATASET) datasetRepositoryId(name, plan.hub);
+    }
+  }
+  await prepareResultFolders(
+    plan.outputDir,
+    plan.models.map((model) => modelResultName(model.id)),
+    plan.datasets,
+  );
+}
+
+/** The exit status for failed evaluations: 2 when one failed on its configuration, else 1. */
+function failureStatus(errors: readonly unknown[]): number {
+  return errors.some((error) => error instanceof ClipbenchError && error.exitCode === 2) ? 2 : 1;
+}
+
 async function runEval(args: string[]): Promise<number> {
+  // A worker of `--shards` ends when its parent does (the parent's pipe on stdin closes).
+  exitWithParent();
   let extras: EvalFlagExtras | undefined;
   const plan = await planFromFlags(args, (e) => (extras = e));
   if (plan === "help") {
     console.log(EVAL_HELP);
     return 0;
   }
+  await checkBeforeEvaluating(plan);
   if (extras?.localShards !== undefined) {
     const outcome = await runLocalShards({
       args: withoutFlags(expandListFlags(args), ["--shards", "--output-dir"]),
@@ -441,7 +522,7 @@ async function runEval(args: string[]): Promise<number> {
     for (const f of failures) {
       console.error(`  ${f.model} / ${f.dataset}: ${(f.error as Error).message}`);
     }
-    return 1;
+    return failureStatus(failures.map((f) => f.error));
   }
   return 0;
 }
@@ -464,8 +545,12 @@ async function runInspect(args: string[]): Promise<number> {
     console.log(INSPECT_HELP);
     return 0;
   }
+  if (what !== "text" && what !== "image") {
+    throw new UsageError(`unknown inspect target '${what}' (text or image)`);
+  }
   const model = values.model as string | undefined;
   if (!model) throw new UsageError("inspect needs --model DIR");
+  await checkModelFolder(model);
   if (what === "text") {
     if (positionals.length === 0) throw new UsageError("inspect text needs at least one TEXT");
     const cleaning = values["text-cleaning"] as string | undefined;
@@ -478,24 +563,22 @@ async function runInspect(args: string[]): Promise<number> {
     );
     return 0;
   }
-  if (what === "image") {
-    if (positionals.length !== 1) throw new UsageError("inspect image needs exactly one FILE");
-    const rounding = values["crop-rounding"] as string | undefined;
-    const preprocess = values.preprocess as string | undefined;
-    console.log(
-      await inspectImage(model, positionals[0], {
-        out: values.out as string | undefined,
-        preprocess: preprocess === undefined
-          ? undefined
-          : parseChoice(preprocess, "--preprocess", ["hf", "openclip"] as const),
-        cropRounding: rounding === undefined
-          ? undefined
-          : parseChoice(rounding, "--crop-rounding", ["floor", "round"] as const),
-      }),
-    );
-    return 0;
-  }
-  throw new UsageError(`unknown inspect target '${what}' (text or image)`);
+  // what === "image"
+  if (positionals.length !== 1) throw new UsageError("inspect image needs exactly one FILE");
+  const rounding = values["crop-rounding"] as string | undefined;
+  const preprocess = values.preprocess as string | undefined;
+  console.log(
+    await inspectImage(model, positionals[0], {
+      out: values.out as string | undefined,
+      preprocess: preprocess === undefined
+        ? undefined
+        : parseChoice(preprocess, "--preprocess", ["hf", "openclip"] as const),
+      cropRounding: rounding === undefined
+        ? undefined
+        : parseChoice(rounding, "--crop-rounding", ["floor", "round"] as const),
+    }),
+  );
+  return 0;
 }
 
 async function runMerge(args: string[]): Promise<number> {
@@ -513,8 +596,10 @@ async function runMerge(args: string[]): Promise<number> {
       "merge needs the partial files of every shard (see 'cli.ts merge --help')",
     );
   }
+  const outputDir = (values["output-dir"] as string | undefined) ?? "outputs";
+  await prepareResultFolders(outputDir, [], []);
   const result = await mergePartialFiles(positionals);
-  const path = await writeResult((values["output-dir"] as string | undefined) ?? "outputs", result);
+  const path = await writeResult(outputDir, result);
   if (!values.quiet) {
     console.error(`merged ${positionals.length} partial(s): wrote ${path}`);
     console.log(formatResultsTable([result]));
@@ -534,7 +619,14 @@ async function runServe(args: string[]): Promise<number> {
     "max-body": { type: "string" },
     deadline: { type: "string" },
     "max-concurrent": { type: "string" },
+    "header-timeout": { type: "string" },
+    "body-timeout": { type: "string" },
+    "max-connections": { type: "string" },
     "model-cache": { type: "string" },
+    "max-batch-size": { type: "string" },
+    "max-prompts": { type: "string" },
+    "max-prompt-length": { type: "string" },
+    "max-prompt-chars": { type: "string" },
     "batch-size": { type: "string" },
     "num-workers": { type: "string" },
     threads: { type: "string" },
@@ -559,6 +651,14 @@ async function runServe(args: string[]): Promise<number> {
   if (seconds !== undefined && !(Number(seconds) > 0)) {
     throw new UsageError(`--deadline must be a positive number of seconds, got '${seconds}'`);
   }
+  const milliseconds = (name: string) => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!(Number(value) > 0 && Number(value) <= 86_400)) {
+      throw new UsageError(`--${name} must be a number of seconds in (0, 86400], got '${value}'`);
+    }
+    return Math.ceil(Number(value) * 1000);
+  };
   const tokenEnv = text("token-env") ?? TOKEN_ENV;
   const hubs = ((values.hub as string[] | undefined) ?? []).map((hub) =>
     parseHubName(hub, "--hub")
@@ -584,7 +684,14 @@ async function runServe(args: string[]): Promise<number> {
     maxBodyBytes: number("max-body"),
     deadlineSeconds: seconds === undefined ? undefined : Number(seconds),
     maxConcurrent: number("max-concurrent"),
+    headerTimeoutMs: milliseconds("header-timeout"),
+    bodyTimeoutMs: milliseconds("body-timeout"),
+    maxConnections: number("max-connections"),
     modelCacheSize: number("model-cache"),
+    maxBatchSize: number("max-batch-size"),
+    maxPrompts: number("max-prompts"),
+    maxPromptLength: number("max-prompt-length"),
+    maxPromptChars: number("max-prompt-chars"),
     settings: {
       batchSize: number("batch-size"),
       numWorkers: number("num-workers", true),

@@ -202,7 +202,11 @@ export {
   SERVICE_VERSION,
 } from "./src/server/handler.ts";
 export { ModelCache, type ModelCacheOptions, type ModelLease } from "./src/server/model_cache.ts";
-export { type EvaluationRequest, parseEvaluationRequest } from "./src/server/request.ts";
+export {
+  type EvaluationRequest,
+  parseEvaluationRequest,
+  type ParseLimits,
+} from "./src/server/request.ts";
 export { RequestError } from "./src/server/request_error.ts";
 export {
   type DatasetSource,

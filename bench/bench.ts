@@ -34,6 +34,14 @@ import { type EndToEndOptions, measureEndToEnd } from "./measure_end_to_end.ts";
 import { measureInference } from "./measure_inference.ts";
 import { measurePil } from "./measure_pil.ts";
 import { measureText } from "./measure_text.ts";
+import {
+  formatSoakReport,
+  parseSoakFlags,
+  runSoak,
+  SOAK_USAGE,
+  type SoakOptions,
+  soakPassed,
+} from "./soak.ts";
 import { type BenchRecord, formatRecord, type ModelMeasures, type PeakRssRun } from "./record.ts";
 
 const DEMO_MODEL = fileURLToPath(new URL("../examples/demo/tiny-clip-demo", import.meta.url));
@@ -269,7 +277,18 @@ export async function runBench(flags: BenchFlags): Promise<BenchRecord> {
   return record;
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.includes("--soak")) {
+  let options: SoakOptions;
+  try {
+    options = parseSoakFlags(Deno.args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${SOAK_USAGE}`);
+    Deno.exit(2);
+  }
+  const report = await runSoak(options);
+  console.log(formatSoakReport(report));
+  if (!soakPassed(report)) Deno.exit(1);
+} else if (import.meta.main) {
   let flags: BenchFlags;
   try {
     flags = parseBenchFlags(Deno.args);
