@@ -13,18 +13,32 @@
  * - **Resume**: a body cut off (a dropped connection, a read timeout, fewer bytes than its
  *   `Content-Length`) is requested again from the last byte received with `Range`, and the stream
  *   continues as if nothing happened; a server that ignores `Range` is re-read and the bytes
- *   already delivered are skipped.
+ *   already delivered are skipped. The resume carries `If-Range` with the first response's
+ *   strong `ETag` (else its `Last-Modified`), so that a file replaced in between is never
+ *   spliced onto the old one: when the answer shows another version (a different `ETag`,
+ *   `Last-Modified` or size, or a whole-file `200` to the `If-Range`), the read restarts on the
+ *   new version if none of its bytes were delivered yet, and otherwise fails with a
+ *   {@linkcode DatasetError} saying that the file changed while being read. (A server that sends
+ *   none of these validators cannot be checked.)
  * - **Redirects** are followed by hand, so that credentials ({@linkcode HttpOptions.headers}) go
  *   only to the origin they were given for, never to a CDN host a hub redirects to.
  * - `Accept-Encoding: identity`, so that sizes and byte offsets are those of the file itself.
  *
  * A location is an `http://` or `https://` URL, a `file://` URL, or a local path. Other URL
- * schemes (`s3://`, `pipe:`…) are rejected. A {@linkcode DatasetLocation} generalises a dataset
+ * schemes (`s3://`, `pipe:`…) are rejected.
+ *
+ * **Boundary** ({@linkcode ByteSourceOptions.boundary}, set by `serve` for the datasets of a
+ * request): every local file opened must lie, symbolic links resolved, inside the boundary folder
+ * (itself resolved), and every URL requested — after normalisation (`..`, `%2e%2e`, encoded
+ * slashes), redirects included — must start with the boundary prefix, path segment by path
+ * segment (`/data/` does not admit `/data2`). Anything else is refused with a
+ * {@linkcode DatasetError} that names the location as requested and nothing it resolves to. A {@linkcode DatasetLocation} generalises a dataset
  * root: files addressed by relative paths, which a hub can map onto its own URL shapes.
  *
  * @module
  */
 
+import { resolve, sep as SEP } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DatasetError } from "./errors.ts";
 import {
@@ -86,6 +100,11 @@ export interface ByteSourceOptions {
   readonly signal?: AbortSignal;
   /** HTTP settings (ignored for local files). */
   readonly http?: HttpOptions;
+  /**
+   * A folder, or an `http(s)://` URL prefix, that every location read must stay within (see the
+   * module documentation); unset, anything may be read and redirects go anywhere.
+   */
+  readonly boundary?: string;
 }
 
 /** Options of {@linkcode openFile} and {@linkcode openByteStream}. */
@@ -176,12 +195,19 @@ export function joinLocation(root: string, relativePath: string): string {
  * The {@linkcode DatasetLocation} of a folder or URL root: files are
  * {@linkcode joinLocation}`(root, path)`, read with `options.http` for URLs.
  */
-export function locationAt(root: string, options: { http?: HttpOptions } = {}): DatasetLocation {
+export function locationAt(
+  root: string,
+  options: { http?: HttpOptions; boundary?: string } = {},
+): DatasetLocation {
   return {
     root,
     locate: (relativePath) => joinLocation(root, relativePath),
     open: (relativePath, openOptions = {}) =>
-      openFile(joinLocation(root, relativePath), { http: options.http, ...openOptions }),
+      openFile(joinLocation(root, relativePath), {
+        http: options.http,
+        boundary: options.boundary,
+        ...openOptions,
+      }),
   };
 }
 
@@ -349,7 +375,7 @@ export async function httpRequest(
       timeoutMs,
     );
     try {
-      const answered = await followRedirects(request, http, attemptSignal);
+      const answered = await followRedirects(request, http, attemptSignal, options.boundary);
       const { response } = answered;
       if (!isRetryableStatus(response.status) || !retriesLeft) {
         return {
@@ -398,6 +424,7 @@ async function followRedirects(
   request: HttpRequest,
   http: HttpOptions,
   signal: AbortSignal,
+  boundary: string | undefined,
 ): Promise<{ response: Response; url: string }> {
   const credentialOrigin = http.credentialOrigin === undefined
     ? new URL(request.url).origin
@@ -405,6 +432,17 @@ async function followRedirects(
   let url = request.url;
   const method = request.method ?? "GET";
   for (let hop = 0;; hop++) {
+    if (boundary !== undefined) {
+      if (!isUrlWithin(url, boundary)) {
+        throw new DatasetError(
+          hop === 0
+            ? `${request.url}: refused: outside the dataset's allowed URL prefix`
+            : `${request.url}: refused: redirected outside the dataset's allowed URL prefix`,
+          { path: request.url },
+        );
+      }
+      url = new URL(url).href;
+    }
     const headers = new Headers({ "accept-encoding": "identity" });
     if (new URL(url).origin === credentialOrigin) {
       for (const [name, value] of Object.entries(http.headers ?? {})) headers.set(name, value);
@@ -456,6 +494,7 @@ async function openAt(
   }
   const scheme = URL_SCHEME.exec(location)?.[1].toLowerCase();
   if (scheme === "http" || scheme === "https") {
+    // The URL (and every redirect) is checked against the boundary where it is requested.
     return await openHttp(location, method, offset, options);
   }
   if (scheme !== undefined && scheme !== "file") {
@@ -464,7 +503,13 @@ async function openAt(
       { path: location },
     );
   }
-  return await openLocalFile(location, method, offset, options.signal);
+  const path = scheme === "file" ? fileURLToPath(location) : location;
+  let real: string | undefined;
+  if (options.boundary !== undefined) {
+    real = await realPathWithin(location, path, options.boundary);
+    if (real === undefined) return { kind: "missing", reason: "no such file" };
+  }
+  return await openLocalFile(location, path, real, method, offset, options.signal);
 }
 
 /** Opens an URL: the first response, then a stream that resumes the body where it breaks. */
@@ -505,8 +550,10 @@ async function requestFrom(
   method: "GET" | "HEAD",
   offset: number,
   options: ByteSourceOptions,
+  ifRange?: string,
 ): Promise<Positioned> {
   const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+  if (offset > 0 && ifRange !== undefined) headers["if-range"] = ifRange;
   const answer = await httpRequest({ url, method, headers }, options);
   const { response } = answer;
   if (response.status === 404 || response.status === 410) {
@@ -572,10 +619,33 @@ function contentRangeTotal(header: string | null): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
+/** What identifies the version of a file an HTTP response carries. */
+interface Validators {
+  /** `ETag`, strong or weak, as sent. */
+  readonly etag?: string;
+  /** `Last-Modified`, as sent. */
+  readonly lastModified?: string;
+}
+
+function validatorsOf(response: Response): Validators {
+  return {
+    etag: response.headers.get("etag") ?? undefined,
+    lastModified: response.headers.get("last-modified") ?? undefined,
+  };
+}
+
+/** The `If-Range` value for a resume: a strong `ETag`, else `Last-Modified`, else none. */
+function ifRangeOf(validators: Validators): string | undefined {
+  const { etag, lastModified } = validators;
+  if (etag !== undefined && !etag.startsWith("W/")) return etag;
+  return lastModified;
+}
+
 /**
  * A response body as a stream that survives broken connections: when the body fails, stalls
  * beyond the idle timeout, or ends before its announced length, the rest is requested again from
- * the last byte delivered, up to the retry policy's number of retries without progress.
+ * the last byte delivered, up to the retry policy's number of retries without progress. Each
+ * resume is conditional on the file being the same version (see the module documentation).
  */
 class ResumableBody {
   readonly #url: string;
@@ -584,6 +654,10 @@ class ResumableBody {
   readonly #clock: RetryClock;
   /** Absolute position in the file of the next byte to deliver. */
   #position: number;
+  /** Where the stream started (bytes before it were never delivered). */
+  readonly #start: number;
+  /** The version being read. */
+  #validators: Validators;
   /** Size of the whole file, when known. */
   #size: number | undefined;
   #answer: HttpResponse;
@@ -605,6 +679,8 @@ class ResumableBody {
     this.#policy = retryPolicy(options.http?.retry);
     this.#clock = options.http?.clock ?? SYSTEM_CLOCK;
     this.#position = offset;
+    this.#start = offset;
+    this.#validators = validatorsOf(first.answer.response);
     this.#size = first.size;
     this.#answer = first.answer;
     this.#skip = first.skip;
@@ -710,7 +786,13 @@ class ResumableBody {
     this.#attempts++;
     let next: Positioned;
     try {
-      next = await requestFrom(this.#url, "GET", this.#position, this.#options);
+      next = await requestFrom(
+        this.#url,
+        "GET",
+        this.#position,
+        this.#options,
+        ifRangeOf(this.#validators),
+      );
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       throw new DatasetError(
@@ -726,10 +808,52 @@ class ResumableBody {
         { path: this.#url, offset: this.#position },
       );
     }
+    const change = this.#changeIn(next);
+    if (change !== undefined) {
+      if (this.#position > this.#start) {
+        await next.answer.response.body?.cancel().catch(() => {});
+        throw new DatasetError(
+          `${this.#url}: changed while being read (${change}) after ${
+            this.#position - this.#start
+          } bytes had been read; not splicing two versions of the file`,
+          { path: this.#url, offset: this.#position },
+        );
+      }
+      // Nothing delivered yet: read the new version from the start.
+      this.#size = undefined;
+    }
+    this.#validators = validatorsOf(next.answer.response);
     this.#answer = next.answer;
     this.#skip = next.skip;
     this.#size = next.size ?? this.#size;
     this.#reader = this.#bodyReader(next.answer);
+  }
+
+  /** How the resumed answer shows another version of the file, or `undefined` if it does not. */
+  #changeIn(next: Extract<Positioned, { kind: "found" }>): string | undefined {
+    const { response } = next.answer;
+    const now = validatorsOf(response);
+    const before = this.#validators;
+    if (before.etag !== undefined && now.etag !== undefined && now.etag !== before.etag) {
+      return `ETag ${before.etag} became ${now.etag}`;
+    }
+    if (
+      before.etag === undefined && before.lastModified !== undefined &&
+      now.lastModified !== undefined && now.lastModified !== before.lastModified
+    ) {
+      return `Last-Modified ${before.lastModified} became ${now.lastModified}`;
+    }
+    if (this.#size !== undefined && next.size !== undefined && next.size !== this.#size) {
+      return `size ${this.#size} became ${next.size}`;
+    }
+    if (
+      response.status === 200 && this.#position > 0 && ifRangeOf(before) !== undefined &&
+      (now.etag ?? now.lastModified) === undefined
+    ) {
+      // The whole file again, in answer to If-Range, with nothing to tell it is the same one.
+      return "the server answered If-Range with the whole file";
+    }
+    return undefined;
   }
 }
 
@@ -737,13 +861,18 @@ function emptyStream(): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
 }
 
+/**
+ * Opens a local file. With `real` (its real path, checked against a boundary), the file opened
+ * must be that very file (same device and inode), so that a link swapped in meanwhile is refused.
+ */
 async function openLocalFile(
   location: string,
+  path: string,
+  real: string | undefined,
   method: "GET" | "HEAD",
   offset: number,
   signal: AbortSignal | undefined,
 ): Promise<OpenedFile> {
-  const path = location.startsWith("file:") ? fileURLToPath(location) : location;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -757,8 +886,18 @@ async function openLocalFile(
   let info: Deno.FileInfo;
   try {
     info = await file.stat();
+    if (real !== undefined) {
+      const checked = await Deno.stat(real);
+      if (checked.ino !== info.ino || checked.dev !== info.dev) {
+        file.close();
+        throw new DatasetError(`${location}: refused: outside the dataset's allowed folder`, {
+          path: location,
+        });
+      }
+    }
     if (info.isFile && offset > 0) await file.seek(offset, Deno.SeekMode.Start);
   } catch (error) {
+    if (error instanceof DatasetError) throw error;
     file.close();
     throw new DatasetError(`${location}: cannot stat: ${messageOf(error)}`, {
       path: location,
@@ -828,6 +967,90 @@ function guardStream(
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
+}
+
+/**
+ * Whether `url`, normalised as a browser would (`..`, `%2e%2e`, `\\`, default ports), lies
+ * within the URL prefix `boundary`: same scheme, host and port, and a path that is the
+ * boundary's path or continues it after a `/`, with no segment that a server could decode into
+ * `.`, `..` or a path separator (`%2f`, `%5c`). Queries and fragments are not compared.
+ */
+export function isUrlWithin(url: string, boundary: string): boolean {
+  let target: URL;
+  let base: URL;
+  try {
+    target = new URL(url);
+    base = new URL(boundary);
+  } catch {
+    return false;
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") return false;
+  if (target.origin !== base.origin) return false;
+  if (target.username !== base.username || target.password !== base.password) return false;
+  const prefix = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
+  const path = target.pathname;
+  if (path === prefix.slice(0, -1)) return true;
+  if (!path.startsWith(prefix)) return false;
+  for (const segment of path.slice(prefix.length).split("/")) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return false;
+    }
+    if (decoded === "." || decoded === ".." || /[/\\\0]/.test(decoded)) return false;
+  }
+  return true;
+}
+
+/** Whether `path` is `folder` or inside it (both absolute and normalised). */
+function isPathWithin(path: string, folder: string): boolean {
+  if (path === folder) return true;
+  return path.startsWith(folder.endsWith(SEP) ? folder : `${folder}${SEP}`);
+}
+
+/**
+ * Checks a local file against a boundary folder: its path must lie inside the boundary, and so
+ * must its real path (symbolic links resolved) inside the boundary's real path. Returns the
+ * real path, or `undefined` when the file does not exist (it is then simply missing).
+ *
+ * @throws {DatasetError} naming only `location` when the file lies outside.
+ */
+async function realPathWithin(
+  location: string,
+  path: string,
+  boundary: string,
+): Promise<string | undefined> {
+  const refused = () =>
+    new DatasetError(`${location}: refused: outside the dataset's allowed folder`, {
+      path: location,
+    });
+  if (URL_SCHEME.test(boundary) && !boundary.toLowerCase().startsWith("file:")) throw refused();
+  const folder = resolve(
+    boundary.toLowerCase().startsWith("file:") ? fileURLToPath(boundary) : boundary,
+  );
+  let realFolder: string;
+  try {
+    realFolder = await Deno.realPath(folder);
+  } catch {
+    throw refused();
+  }
+  const lexical = resolve(path);
+  if (!isPathWithin(lexical, folder) && !isPathWithin(lexical, realFolder)) throw refused();
+  let real: string;
+  try {
+    real = await Deno.realPath(lexical);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new DatasetError(
+      `${location}: cannot open (${error instanceof Error ? error.name : "error"})`,
+      {
+        path: location,
+      },
+    );
+  }
+  if (!isPathWithin(real, realFolder)) throw refused();
+  return real;
 }
 
 function messageOf(error: unknown): string {

@@ -23,6 +23,12 @@
  * - `image_path` is resolved against the folder of `image_queries.jsonl` first, then against the
  *   working directory (evalscope uses the working directory only); an absolute path is used as
  *   it is. An image found in neither place is a skipped sample whose reason names the path.
+ * - The folder may also be an `http(s)://` URL (read through src/byte_source.ts, with its retries
+ *   and resumes): `image_path` is then a relative path resolved against that URL only (an
+ *   absolute path or a URL is a skipped sample).
+ * - With a boundary ({@linkcode OpenCustomDatasetOptions.boundary}, set by `serve`), every file
+ *   read — the queries file and each image, symbolic links resolved — must lie within it, and the
+ *   working directory is not tried; an image outside is a skipped sample.
  * - Anything else is a {@linkcode DatasetError} naming the file and the line, raised when the
  *   dataset is opened: a line that is not a JSON object, a missing or mistyped `image_path` or
  *   `query`, a non-string caption, and a key other than those two (evalscope's schema cast
@@ -39,8 +45,17 @@
  */
 
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
+import {
+  type HttpOptions,
+  isHttpUrl,
+  joinLocation,
+  openFile,
+  readStreamText,
+} from "./byte_source.ts";
+import { concatBytes } from "./bytes.ts";
 import { type SampleReadOptions, selectedShards } from "./dataset.ts";
 import { DatasetError } from "./errors.ts";
+import { DEFAULT_MAX_MEMBER_SIZE } from "./tar_stream.ts";
 import type { SkippedSample } from "./result.ts";
 import { IMAGE_EXTENSIONS, type Sample } from "./webdataset.ts";
 
@@ -61,7 +76,22 @@ export interface CustomRecord {
 export interface OpenCustomDatasetOptions {
   /** The folder relative paths fall back to (default: the process's working directory). */
   readonly workingDirectory?: string;
+  /** HTTP settings for a URL root. */
+  readonly http?: HttpOptions;
+  /**
+   * A folder or URL prefix every file read must stay within (see `ByteSourceOptions.boundary`
+   * in src/byte_source.ts); the working directory is then not tried.
+   */
+  readonly boundary?: string;
+  /** Cancels the reading of the queries file. */
+  readonly signal?: AbortSignal;
 }
+
+/** Largest `image_queries.jsonl` read: 256 MiB. */
+export const MAX_QUERIES_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Largest image read: the tar reader's member size limit (256 MiB). */
+const MAX_IMAGE_BYTES = DEFAULT_MAX_MEMBER_SIZE;
 
 // Python's str.splitlines boundaries (as tasks/zeroshot_retrieval.ts's splitCaptions splits).
 // deno-lint-ignore no-control-regex
@@ -86,18 +116,25 @@ export class CustomDataset {
   /** The lines, in file order. */
   readonly records: readonly CustomRecord[];
   readonly #workingDirectory: string;
+  readonly #options: OpenCustomDatasetOptions;
 
   private constructor(
     root: string,
     queriesPath: string,
     records: readonly CustomRecord[],
-    workingDirectory: string,
+    options: OpenCustomDatasetOptions,
   ) {
     this.root = root;
     this.queriesPath = queriesPath;
     this.shardUrls = [queriesPath];
     this.records = records;
-    this.#workingDirectory = workingDirectory;
+    this.#workingDirectory = options.workingDirectory ?? Deno.cwd();
+    this.#options = options;
+  }
+
+  /** 0 for the queries file (every sample's `source`), else `undefined`. */
+  shardIndexOf(source: string): number | undefined {
+    return source === this.queriesPath ? 0 : undefined;
   }
 
   /**
@@ -107,34 +144,24 @@ export class CustomDataset {
    * message names the file and the line).
    */
   static async open(root: string, options: OpenCustomDatasetOptions = {}): Promise<CustomDataset> {
-    const queriesPath = resolve(root, CUSTOM_QUERIES_FILE);
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(queriesPath);
-    } catch (error) {
+    const queriesPath = isHttpUrl(root)
+      ? joinLocation(root, CUSTOM_QUERIES_FILE)
+      : resolve(root, CUSTOM_QUERIES_FILE);
+    const opened = await openFile(queriesPath, {
+      http: options.http,
+      boundary: options.boundary,
+      signal: options.signal,
+    });
+    if (opened.kind === "missing") {
       throw new DatasetError(
-        `${queriesPath}: cannot read the custom dataset's queries file: ${
-          (error as Error).message
-        }`,
-        { path: queriesPath, cause: error },
+        `${queriesPath}: cannot read the custom dataset's queries file: not found (${opened.reason})`,
+        { path: queriesPath },
       );
     }
-    let text: string;
-    try {
-      // A leading byte-order mark is dropped (TextDecoder's default).
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    } catch (error) {
-      throw new DatasetError(`${queriesPath}: not valid UTF-8 text`, {
-        path: queriesPath,
-        cause: error,
-      });
-    }
-    return new CustomDataset(
-      root,
-      queriesPath,
-      parseQueries(text, queriesPath),
-      options.workingDirectory ?? Deno.cwd(),
-    );
+    let text = await readStreamText(queriesPath, opened.stream, MAX_QUERIES_FILE_BYTES);
+    // A leading byte-order mark is dropped.
+    if (text.startsWith("\uFEFF")) text = text.slice(1);
+    return new CustomDataset(root, queriesPath, parseQueries(text, queriesPath), options);
   }
 
   /**
@@ -153,7 +180,7 @@ export class CustomDataset {
       options.signal?.throwIfAborted();
       const record = this.records[index];
       const key = `line ${record.line}`;
-      const read = await this.#readImage(record.imagePath);
+      const read = await this.#readImage(record.imagePath, options.signal);
       if (typeof read === "string") {
         yield { key, source: this.queriesPath, reason: read };
         continue;
@@ -169,26 +196,66 @@ export class CustomDataset {
     }
   }
 
+  /** Where an image may be, in the order tried, or why it cannot be anywhere. */
+  #candidates(imagePath: string): string[] | string {
+    const { boundary } = this.#options;
+    if (isHttpUrl(this.root)) {
+      if (isAbsolute(imagePath) || /^[a-z][a-z0-9+.-]*:/i.test(imagePath)) {
+        return `image ${
+          JSON.stringify(imagePath)
+        } is not a relative path, which a custom dataset read over HTTP needs`;
+      }
+      return [joinLocation(this.root, imagePath)];
+    }
+    if (isAbsolute(imagePath)) return [imagePath];
+    const beside = join(dirname(this.queriesPath), imagePath);
+    // Within a boundary, the working directory (the server's) is never tried.
+    return boundary === undefined ? [beside, resolve(this.#workingDirectory, imagePath)] : [beside];
+  }
+
   /** The image's bytes, or why they cannot be read. */
-  async #readImage(imagePath: string): Promise<Uint8Array | string> {
-    const candidates = isAbsolute(imagePath) ? [imagePath] : [
-      join(dirname(this.queriesPath), imagePath),
-      resolve(this.#workingDirectory, imagePath),
-    ];
+  async #readImage(imagePath: string, signal?: AbortSignal): Promise<Uint8Array | string> {
+    const candidates = this.#candidates(imagePath);
+    if (typeof candidates === "string") return candidates;
     for (const candidate of candidates) {
       try {
-        return await Deno.readFile(candidate);
+        const opened = await openFile(candidate, {
+          http: this.#options.http,
+          boundary: this.#options.boundary,
+          signal,
+        });
+        if (opened.kind === "missing") continue;
+        return await readAll(candidate, opened.stream);
       } catch (error) {
-        if (error instanceof Deno.errors.NotFound) continue;
-        return `cannot read image ${JSON.stringify(imagePath)} at ${candidate}: ${
-          (error as Error).message
-        }`;
+        if (signal?.aborted) throw signal.reason;
+        if (!(error instanceof DatasetError)) throw error;
+        return `cannot read image ${JSON.stringify(imagePath)}: ${error.message}`;
       }
     }
     return `image ${JSON.stringify(imagePath)} not found (looked for ${
       [...new Set(candidates)].join(" and ")
     })`;
   }
+}
+
+/**
+ * Reads a whole image stream of at most {@linkcode MAX_IMAGE_BYTES}.
+ *
+ * @throws {DatasetError} naming `location` when it is larger.
+ */
+async function readAll(location: string, stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    if (total > MAX_IMAGE_BYTES) {
+      throw new DatasetError(`${location}: larger than ${MAX_IMAGE_BYTES} bytes`, {
+        path: location,
+      });
+    }
+    chunks.push(chunk);
+  }
+  return concatBytes(chunks, total);
 }
 
 /**

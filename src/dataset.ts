@@ -32,8 +32,18 @@ import {
   readStreamText,
 } from "./byte_source.ts";
 import { DatasetError } from "./errors.ts";
-import { TarEntryStream } from "./tar_stream.ts";
+import { TarEntryStream, type TarEntryStreamOptions } from "./tar_stream.ts";
 import { type Sample, SampleStream } from "./webdataset.ts";
+
+/**
+ * Largest shard count accepted in `nshards.txt`: 1,000,000 (CLIP_benchmark's datasets have a few
+ * dozen; LAION-5B has about 230,000). Shards are enumerated lazily, one at a time, never listed up
+ * front; a larger count is a {@linkcode DatasetError}.
+ */
+export const MAX_SHARDS = 1_000_000;
+
+/** Characters of a malformed `nshards.txt` quoted in its error message. */
+const QUOTED_PREFIX = 20;
 
 /** What a dataset is for, from its `dataset_type.txt`. */
 export type WebDatasetType = "classification" | "retrieval" | "multilabel";
@@ -48,6 +58,19 @@ export interface OpenWebDatasetOptions {
   readonly maxMemberSize?: number;
   /** HTTP settings (credentials, retries, timeouts) for a URL root given as a string. */
   readonly http?: HttpOptions;
+  /**
+   * A folder or URL prefix that every file read (metadata and shards) must stay within, for a
+   * root given as a string (see `ByteSourceOptions.boundary` in src/byte_source.ts).
+   */
+  readonly boundary?: string;
+  /**
+   * Accept a shard that ends without its end-of-archive block, as Python's `tarfile` does (see
+   * {@linkcode TarEntryStreamOptions.allowMissingEnd}); `onWarning` is told of each. Default
+   * `false`: such a shard is truncated, a {@linkcode DatasetError}.
+   */
+  readonly allowMissingEnd?: boolean;
+  /** Told of each shard read without its end-of-archive block (with `allowMissingEnd`). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Options of {@linkcode WebDataset.samples}. */
@@ -73,10 +96,25 @@ export interface WebDataset {
   readonly type: WebDatasetType;
   /** Whether `dataset_type.txt` exists (when not, the task may be chosen by the dataset's name). */
   readonly typeDeclared: boolean;
-  /** From `<split>/nshards.txt`. */
+  /** From `<split>/nshards.txt` (at most {@linkcode MAX_SHARDS}). */
   readonly nshards: number;
-  /** `<root>/<split>/0.tar` … `(nshards-1).tar`, in reading order (as the location names them). */
+  /**
+   * `<root>/<split>/0.tar` … `(nshards-1).tar`, in reading order (as the location names them).
+   * Built on first use, in time and memory proportional to `nshards`; readers use
+   * {@linkcode WebDataset.shardUrl} and {@linkcode WebDataset.shardIndexOf} instead.
+   */
   readonly shardUrls: readonly string[];
+  /**
+   * The location of shard `index` (`<root>/<split>/<index>.tar`).
+   *
+   * @throws {RangeError} when `index` is not an integer in [0, nshards).
+   */
+  shardUrl(index: number): string;
+  /**
+   * The index of the shard a sample's `source` names, for a shard this dataset has opened;
+   * `undefined` for any other location.
+   */
+  shardIndexOf(source: string): number | undefined;
   /**
    * Class names, label order (classification and multilabel datasets). Required when
    * `dataset_type.txt` declares the type; without that file, absent when the file is missing.
@@ -106,7 +144,9 @@ export async function openWebDataset(
   root: string | DatasetLocation,
   options: OpenWebDatasetOptions = {},
 ): Promise<WebDataset> {
-  const location = typeof root === "string" ? locationAt(root, { http: options.http }) : root;
+  const location = typeof root === "string"
+    ? locationAt(root, { http: options.http, boundary: options.boundary })
+    : root;
   const split = options.split ?? "test";
   const signal = options.signal;
   const nshardsPath = `${split}/nshards.txt`;
@@ -140,7 +180,11 @@ export async function openWebDataset(
     nshards,
     classnames,
     templates,
-    options.maxMemberSize,
+    {
+      maxMemberSize: options.maxMemberSize,
+      allowMissingEnd: options.allowMissingEnd,
+      onMissingEnd: options.onWarning,
+    },
   );
 }
 
@@ -198,8 +242,9 @@ export function splitTextLines(text: string): string[] {
 /** `ShardedWebDataset`: the {@linkcode WebDataset} that {@linkcode openWebDataset} returns. */
 class ShardedWebDataset implements WebDataset {
   readonly root: string;
-  readonly shardUrls: readonly string[];
-  readonly #shardPaths: readonly string[];
+  /** Shards opened so far, by location (how a sample's `source` maps back to its shard). */
+  readonly #opened = new Map<string, number>();
+  #shardUrls: readonly string[] | undefined;
 
   constructor(
     private readonly location: DatasetLocation,
@@ -209,11 +254,29 @@ class ShardedWebDataset implements WebDataset {
     readonly nshards: number,
     readonly classnames: readonly string[] | undefined,
     readonly templates: readonly string[] | undefined,
-    private readonly maxMemberSize: number | undefined,
+    private readonly tarOptions: Omit<TarEntryStreamOptions, "source">,
   ) {
     this.root = location.root;
-    this.#shardPaths = Array.from({ length: nshards }, (_, index) => `${split}/${index}.tar`);
-    this.shardUrls = this.#shardPaths.map((path) => location.locate(path));
+  }
+
+  get shardUrls(): readonly string[] {
+    this.#shardUrls ??= Array.from({ length: this.nshards }, (_, index) => this.shardUrl(index));
+    return this.#shardUrls;
+  }
+
+  shardUrl(index: number): string {
+    return this.location.locate(this.#shardPath(index));
+  }
+
+  shardIndexOf(source: string): number | undefined {
+    return this.#opened.get(source);
+  }
+
+  #shardPath(index: number): string {
+    if (!Number.isInteger(index) || index < 0 || index >= this.nshards) {
+      throw new RangeError(`shard index ${index} is outside the ${this.nshards} shard(s)`);
+    }
+    return `${this.split}/${index}.tar`;
   }
 
   async *samples(options: SampleReadOptions = {}): AsyncGenerator<Sample> {
@@ -223,17 +286,20 @@ class ShardedWebDataset implements WebDataset {
       throw new RangeError(`limit must be a non-negative integer, got ${options.limit}`);
     }
     const selected = selectedShards(options.shards, this.nshards);
+    const order = selected === undefined ? undefined : [...selected].sort((a, b) => a - b);
     let remaining = limit;
-    for (const [index, url] of this.shardUrls.entries()) {
+    for (let position = 0; position < (order?.length ?? this.nshards); position++) {
       if (remaining === 0) return;
-      if (selected !== undefined && !selected.has(index)) continue;
+      const index = order === undefined ? position : order[position];
+      const url = this.shardUrl(index);
+      this.#opened.set(url, index);
       signal?.throwIfAborted();
-      const opened = await this.location.open(this.#shardPaths[index], { signal });
+      const opened = await this.location.open(this.#shardPath(index), { signal });
       if (opened.kind === "missing") {
         throw new DatasetError(`${url}: not found (${opened.reason})`, { path: url });
       }
       const bytes = opened.stream;
-      const entries = new TarEntryStream({ source: url, maxMemberSize: this.maxMemberSize });
+      const entries = new TarEntryStream({ source: url, ...this.tarOptions });
       const grouped = new SampleStream({ source: url });
       const pipes = [
         bytes.pipeTo(entries.writable, { signal }),
@@ -300,16 +366,42 @@ export function selectedShards(
   return new Set(shards);
 }
 
-function parseShardCount(text: string, location: string): number {
+/**
+ * `int(text)` of `nshards.txt`, at least 1 and at most {@linkcode MAX_SHARDS}.
+ *
+ * @throws {DatasetError} naming the file; the message quotes at most a short, escaped prefix of
+ *   the text (the file might be anything).
+ */
+export function parseShardCount(text: string, location: string): number {
   const trimmed = pythonStrip(text);
-  const count = /^\+?[0-9](?:_?[0-9])*$/.test(trimmed) ? Number(trimmed.replaceAll("_", "")) : NaN;
+  const digits = /^\+?[0-9](?:_?[0-9])*$/.test(trimmed)
+    ? trimmed.replace(/^\+/, "").replaceAll("_", "").replace(/^0+(?=[0-9])/, "")
+    : undefined;
+  if (digits !== undefined && (digits.length > 7 || Number(digits) > MAX_SHARDS)) {
+    throw new DatasetError(
+      `${location}: the shard count ${
+        digits.length > 12 ? `(${digits.length} digits)` : digits
+      } is more than the ${MAX_SHARDS} shards clipbench reads`,
+      { path: location },
+    );
+  }
+  const count = digits === undefined ? NaN : Number(digits);
   if (!Number.isSafeInteger(count) || count < 1) {
     throw new DatasetError(
-      `${location}: expected a positive shard count, found ${JSON.stringify(text)}`,
+      `${location}: expected a positive shard count, found ${quotedPrefix(text)}`,
       { path: location },
     );
   }
   return count;
+}
+
+/** At most {@linkcode QUOTED_PREFIX} characters of `text`, JSON-escaped, and its length. */
+function quotedPrefix(text: string): string {
+  const characters = [...text];
+  if (characters.length <= QUOTED_PREFIX) return JSON.stringify(text);
+  return `${
+    JSON.stringify(characters.slice(0, QUOTED_PREFIX).join(""))
+  }… (${characters.length} characters)`;
 }
 
 function parseDatasetType(text: string, location: string): WebDatasetType {

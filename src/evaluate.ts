@@ -288,7 +288,7 @@ async function openDataset(
       throw new UsageError(`the custom dataset (${CUSTOM_QUERIES_FILE}) is a retrieval dataset`);
     }
     return {
-      dataset: await openCustomDataset(root),
+      dataset: await openCustomDataset(root, { boundary: plan.datasetBoundary, signal }),
       task: "zeroshot_retrieval",
       location: root,
     };
@@ -296,7 +296,11 @@ async function openDataset(
   let dataset: WebDataset;
   let location: string;
   if (root !== undefined) {
-    dataset = await openWebDataset(root, { split: plan.split, signal });
+    dataset = await openWebDataset(root, {
+      split: plan.split,
+      signal,
+      boundary: plan.datasetBoundary,
+    });
     location = root;
   } else {
     const resolved = await resolveDataset(datasetName, {

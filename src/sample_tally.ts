@@ -30,6 +30,10 @@ export interface TalliedDataset {
   readonly root: string;
   /** Shard locations, in reading order (a sample's `source` is one of them). */
   readonly shardUrls: readonly string[];
+  /** Number of shards; with `shardIndexOf`, `shardUrls` is never read (it may be long). */
+  readonly nshards?: number;
+  /** The shard index of a sample's `source`. */
+  shardIndexOf?(source: string): number | undefined;
 }
 
 /** Options of {@linkcode SampleTally}. */
@@ -53,7 +57,7 @@ export class SampleTally {
   readonly #dataset: TalliedDataset;
   readonly #options: SampleTallyOptions;
   readonly #maxSkippedFraction: number;
-  readonly #shardIndex: ReadonlyMap<string, number>;
+  #shardIndex: ReadonlyMap<string, number> | undefined;
 
   /**
    * Creates a tally for one dataset.
@@ -68,7 +72,15 @@ export class SampleTally {
     this.#dataset = dataset;
     this.#options = options;
     this.#maxSkippedFraction = fraction;
-    this.#shardIndex = new Map(dataset.shardUrls.map((url, index) => [url, index]));
+  }
+
+  #shardOf(source: string): number | undefined {
+    const dataset = this.#dataset;
+    if (dataset.shardIndexOf !== undefined && dataset.nshards !== undefined) {
+      return dataset.shardIndexOf(source);
+    }
+    this.#shardIndex ??= new Map(dataset.shardUrls.map((url, index) => [url, index]));
+    return this.#shardIndex.get(source);
   }
 
   /** Records a skipped sample (pass as `imageBatches`' `onSkip`). */
@@ -84,8 +96,10 @@ export class SampleTally {
       samples: this.read,
       skipped: this.skippedCount,
       total: this.#options.limit,
-      shard: this.#shardIndex.get(sample.source) ?? 0,
-      nshards: this.#dataset.shardUrls.length,
+      shard: this.#shardOf(sample.source) ?? 0,
+      nshards: this.#dataset.shardIndexOf !== undefined && this.#dataset.nshards !== undefined
+        ? this.#dataset.nshards
+        : this.#dataset.shardUrls.length,
     });
   };
 

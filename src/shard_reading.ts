@@ -98,8 +98,13 @@ export function shardReadingPlan(nshards: number, spec: ShardSpec): ShardReading
 export interface ShardableDataset {
   /** Number of shards. */
   readonly nshards: number;
-  /** The shards' locations; a sample's `source` is one of them. */
+  /**
+   * The shards' locations; a sample's `source` is one of them. Read only when the dataset has
+   * no {@linkcode ShardableDataset.shardIndexOf} (a long list is costly to build).
+   */
   readonly shardUrls: readonly string[];
+  /** The shard index of a sample's `source` (a WebDataset maps it without listing every shard). */
+  shardIndexOf?(source: string): number | undefined;
   /** Streams the samples of the listed shards, in order. */
   samples(options?: SampleReadOptions): AsyncIterable<Sample | SkippedSample>;
 }
@@ -113,7 +118,7 @@ export class ShardReader {
   readonly plan: ShardReadingPlan;
   readonly #dataset: ShardableDataset;
   readonly #positions = new WeakMap<object, SamplePosition>();
-  readonly #shardOf: ReadonlyMap<string, number>;
+  #shardMap: ReadonlyMap<string, number> | undefined;
 
   /**
    * Creates a reader of shard `spec` of `dataset`.
@@ -123,7 +128,14 @@ export class ShardReader {
   constructor(dataset: ShardableDataset, spec: ShardSpec) {
     this.#dataset = dataset;
     this.plan = shardReadingPlan(dataset.nshards, spec);
-    this.#shardOf = new Map(dataset.shardUrls.map((url, index) => [url, index]));
+  }
+
+  /** The shard index of a sample's `source`. */
+  #shardOf(source: string): number | undefined {
+    const dataset = this.#dataset;
+    if (dataset.shardIndexOf !== undefined) return dataset.shardIndexOf(source);
+    this.#shardMap ??= new Map(dataset.shardUrls.map((url, index) => [url, index]));
+    return this.#shardMap.get(source);
   }
 
   /**
@@ -137,7 +149,7 @@ export class ShardReader {
     const counters = new Map<number, number>();
     const stream = this.#dataset.samples({ shards: tarShards, signal: options.signal });
     for await (const sample of stream) {
-      const shard = this.#shardOf.get(sample.source);
+      const shard = this.#shardOf(sample.source);
       if (shard === undefined) {
         throw new Error(
           `sample ${sample.key} comes from ${sample.source}, not a shard of the dataset`,

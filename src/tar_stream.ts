@@ -16,9 +16,13 @@
  * - Same: member names and sizes after every extension is applied; `offset` is Python's
  *   `TarInfo.offset` (the first `x`/`L`/`K` header of the member, not a global `g` header);
  *   types `0`, NUL and `7` are regular files; a NUL-type member whose name ends in `/` is an
- *   old-style directory; an archive ends at its first all-zero block, or cleanly at a header
- *   boundary with no end-of-archive blocks; a stream that ends inside a member's data or its
- *   padding is an error; a zero-byte input is an error ("empty file").
+ *   old-style directory; an archive ends at its first all-zero block (one zero block is
+ *   enough, as for GNU tar and Python; writers put two there); a stream that ends inside a
+ *   member's data or its padding is an error; a zero-byte input is an error ("empty file").
+ * - Different on purpose: a stream that ends at a header boundary with no end-of-archive block
+ *   is an error naming the offset (a shard cut on a 512-byte boundary would otherwise pass for a
+ *   complete one with fewer samples); Python's `tarfile` ends the archive there silently.
+ *   {@linkcode TarEntryStreamOptions.allowMissingEnd} accepts it, as Python does.
  * - Different on purpose: a bad checksum, an unparsable numeric field or a truncated header
  *   anywhere is a {@linkcode DatasetError}; Python silently ends the archive there unless the
  *   problem is in the very first header (WebDataset would then just yield fewer samples).
@@ -71,6 +75,14 @@ export interface TarEntryStreamOptions {
    * a {@linkcode DatasetError} naming it. Default {@linkcode DEFAULT_MAX_MEMBER_SIZE}.
    */
   readonly maxMemberSize?: number;
+  /**
+   * Accept an archive whose input ends at a header boundary without the end-of-archive block,
+   * as Python's `tarfile` does (default `false`: that is a truncated archive, an error).
+   * `onMissingEnd` is then called once with a warning naming the archive and the offset.
+   */
+  readonly allowMissingEnd?: boolean;
+  /** Told, with {@linkcode allowMissingEnd}, that the archive had no end-of-archive block. */
+  readonly onMissingEnd?: (warning: string) => void;
 }
 
 /** Default {@linkcode TarEntryStreamOptions.maxMemberSize}: 256 MiB. */
@@ -100,7 +112,8 @@ export class TarEntryStream extends TransformStream<Uint8Array, TarEntry> {
         parser.push(chunk, (entry) => controller.enqueue(entry));
       },
       flush() {
-        parser.finish();
+        const missingEnd = parser.finish(options.allowMissingEnd ?? false);
+        if (missingEnd !== undefined) options.onMissingEnd?.(missingEnd);
       },
     });
   }
@@ -224,11 +237,14 @@ class TarParser {
     }
   }
 
-  /** Checks that the input ended at a legal place. */
-  finish(): void {
+  /**
+   * Checks that the input ended at a legal place. An input that ends at a header boundary
+   * without the end-of-archive block throws, or with `allowMissingEnd` returns a warning.
+   */
+  finish(allowMissingEnd: boolean): string | undefined {
     switch (this.#phase) {
       case "ended":
-        return;
+        return undefined;
       case "header":
         if (this.#headerFill > 0) {
           const start = this.#position - this.#headerFill;
@@ -246,7 +262,12 @@ class TarParser {
             this.#position,
           );
         }
-        return;
+        {
+          const message = `tar archive truncated: input ended at byte ${this.#position}, at a ` +
+            `header boundary without the end-of-archive block (two zero blocks)`;
+          if (!allowMissingEnd) throw this.#error(message, this.#position);
+          return `${this.#source}: ${message}; read as complete (allowMissingEnd)`;
+        }
       case "data":
         throw this.#error(
           `tar archive truncated: input ended at byte ${this.#position}, inside the data of ` +

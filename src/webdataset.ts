@@ -17,6 +17,10 @@
  * - A second member with the same extension in one sample is an error naming the key and the
  *   extension, as in webdataset (which raises `ValueError`). Like webdataset, the extensions
  *   `__key__` and `__url__` collide with its own bookkeeping fields and are also errors.
+ * - Not in webdataset: a sample holds at most {@linkcode MAX_MEMBERS_PER_SAMPLE} members (each
+ *   at most the tar reader's member size limit), so that one sample cannot hold a shard's worth of
+ *   memory; one more is a {@linkcode DatasetError} naming the key and the member's offset, like a
+ *   repeated extension (a shard built that way is malformed, not a sample with bad content).
  *
  * @module
  */
@@ -46,7 +50,15 @@ export interface SampleKeyParts {
 export interface SampleStreamOptions {
   /** The shard path or URL, stored in every sample and used in error messages. */
   readonly source: string;
+  /** Most members one sample may hold (default {@linkcode MAX_MEMBERS_PER_SAMPLE}). */
+  readonly maxMembers?: number;
 }
+
+/**
+ * Default {@linkcode SampleStreamOptions.maxMembers}: 64 members a sample. CLIP_benchmark's
+ * samples have two to four (image, `cls` or `txt`, sometimes `json`, `__key__`-style extras).
+ */
+export const MAX_MEMBERS_PER_SAMPLE = 64;
 
 /** An image member of a sample: its extension and its encoded bytes. */
 export interface ImageField {
@@ -91,6 +103,7 @@ export class SampleStream extends TransformStream<TarEntry, Sample> {
   /** @param options The shard path or URL. */
   constructor(options: SampleStreamOptions) {
     const source = options.source;
+    const maxMembers = options.maxMembers ?? MAX_MEMBERS_PER_SAMPLE;
     let current: Sample | undefined;
     super({
       transform(entry, controller) {
@@ -106,6 +119,13 @@ export class SampleStream extends TransformStream<TarEntry, Sample> {
           throw new DatasetError(
             `${source}: sample "${parts.key}" has a second member with extension ` +
               `"${extension}" ("${entry.path}", header at byte ${entry.offset})`,
+            { path: source, offset: entry.offset },
+          );
+        }
+        if (current.fields.size >= maxMembers) {
+          throw new DatasetError(
+            `${source}: sample "${parts.key}" has more than ${maxMembers} members ` +
+              `(member "${entry.path}", header at byte ${entry.offset})`,
             { path: source, offset: entry.offset },
           );
         }

@@ -55,10 +55,11 @@ async function parse(
   bytes: Uint8Array,
   chunkSize = bytes.length || 1,
   maxMemberSize?: number,
+  allowMissingEnd = false,
 ): Promise<ParseResult> {
   const entries: TarEntry[] = [];
   const stream = chunked(bytes, chunkSize).pipeThrough(
-    new TarEntryStream({ source: "shard.tar", maxMemberSize }),
+    new TarEntryStream({ source: "shard.tar", maxMemberSize, allowMissingEnd }),
   );
   try {
     for await (const entry of stream) entries.push(entry);
@@ -114,13 +115,16 @@ function fixChecksum(bytes: Uint8Array, headerOffset: number): void {
 
 const ARCHIVES = Object.keys(manifest);
 
+/** v7.tar was written without end-of-archive blocks on purpose (it ends at a header boundary). */
+const WITHOUT_END = new Set(["v7.tar"]);
+
 Deno.test("every archive gives the regular members Python's tarfile reads, whatever the chunking", async () => {
   for (const name of ARCHIVES) {
     const bytes = await readArchive(name);
     const expected = pythonRegularMembers(name);
     assert.ok(expected.length > 0);
     for (const chunkSize of [1, 511, 512, 513, 4096, bytes.length]) {
-      const result = await parse(bytes, chunkSize);
+      const result = await parse(bytes, chunkSize, undefined, WITHOUT_END.has(name));
       assert.equal(result.error, undefined, `${name} in ${chunkSize}-byte chunks`);
       assert.deepEqual(describe(result.entries), expected, `${name} in ${chunkSize}-byte chunks`);
     }
@@ -176,7 +180,7 @@ Deno.test("special members: sizes 0, 512 and 511, links and FIFOs skipped, exten
   assert.equal(gnu[0].path, "gnu/" + "n".repeat(140) + ".txt");
   assert.equal(gnu[0].offset, 0);
   assert.ok(gnu.some((entry) => entry.path === "gnu/ünïcode.png" && entry.size === 513));
-  const v7 = (await parse(await readArchive("v7.tar"))).entries;
+  const v7 = (await parse(await readArchive("v7.tar"), undefined, undefined, true)).entries;
   assert.deepEqual(v7.map((entry) => entry.path), ["v7/s0001.txt", "v7/café.txt", "v7/s0002.bin"]);
   const patched = (await parse(await readArchive("patched.tar"))).entries;
   assert.deepEqual(patched.map((entry) => [entry.path, entry.size]), [
@@ -188,22 +192,29 @@ Deno.test("special members: sizes 0, 512 and 511, links and FIFOs skipped, exten
 
 /**
  * Where a truncated archive must fail, computed from Python's layout of the archive: the input
- * may end only where a member's first header starts, where the end-of-archive block starts, or
- * after that block. Everywhere else the error's offset is the truncation point.
+ * may end only after the first end-of-archive block — or, with `allowMissingEnd` (Python's
+ * behaviour), also where a member's first header starts or where that block starts. Everywhere
+ * else the error's offset is the truncation point.
  */
-function truncationExpectation(name: string, cut: number): { clean: boolean } {
+function truncationExpectation(
+  name: string,
+  cut: number,
+  allowMissingEnd: boolean,
+): { clean: boolean } {
   const { members } = manifest[name];
   const blockEnd = (member: ManifestMember) =>
     member.offset_data + (member.type === "5" ? 0 : Math.ceil(member.size / 512) * 512);
   const archiveEnd = Math.max(...members.map(blockEnd));
-  const clean = cut > 0 &&
-    (members.some((member) => member.offset === cut) || cut === archiveEnd ||
-      cut >= archiveEnd + 512);
+  const atBoundary = members.some((member) => member.offset === cut) || cut === archiveEnd;
+  const clean = cut > 0 && (cut >= archiveEnd + 512 || (allowMissingEnd && atBoundary));
   return { clean };
 }
 
 Deno.test("a truncated archive fails at the exact offset where the input ended", async () => {
-  for (const name of ["ustar.tar", "gnu.tar", "pax.tar", "pax_global.tar"]) {
+  for (
+    const [name, allowMissingEnd] of ["ustar.tar", "gnu.tar", "pax.tar", "pax_global.tar"]
+      .flatMap((name) => [[name, false], [name, true]] as const)
+  ) {
     const bytes = await readArchive(name);
     const cuts = new Set<number>([0]);
     for (const member of manifest[name].members) {
@@ -232,10 +243,10 @@ Deno.test("a truncated archive fails at the exact offset where the input ended",
     }
     let errors = 0;
     for (const cut of [...cuts].sort((a, b) => a - b)) {
-      const result = await parse(bytes.slice(0, cut));
-      const label = `${name} cut at ${cut}`;
+      const result = await parse(bytes.slice(0, cut), undefined, undefined, allowMissingEnd);
+      const label = `${name} cut at ${cut}${allowMissingEnd ? " (allowMissingEnd)" : ""}`;
       assertEntriesBefore(result, pythonRegularMembers(name, cut), label);
-      if (truncationExpectation(name, cut).clean) {
+      if (truncationExpectation(name, cut, allowMissingEnd).clean) {
         assert.equal(result.error, undefined, `${label}: ${result.error?.message}`);
       } else {
         errors++;
@@ -326,7 +337,7 @@ Deno.test("signed and unsigned header checksums are both accepted", async () => 
     bytes.subarray(1536 + 148, 1536 + 156),
   );
   for (const variant of [bytes, unsigned]) {
-    const result = await parse(variant);
+    const result = await parse(variant, undefined, undefined, true);
     assert.equal(result.error, undefined);
     assert.deepEqual(describe(result.entries), pythonRegularMembers("v7.tar"));
   }
@@ -367,6 +378,51 @@ Deno.test("bytes after the end-of-archive block are not read as members", async 
   const padded = new Uint8Array(ustar.length + 3000).fill(0xff);
   padded.set(ustar);
   const result = await parse(padded, 700);
+  assert.equal(result.error, undefined);
+  assert.deepEqual(describe(result.entries), pythonRegularMembers("ustar.tar"));
+});
+
+Deno.test("an archive cut on a 512-byte boundary, without its end-of-archive block, is an error", async () => {
+  // ustar.tar cut where data/s0002.empty's header starts (72192): every byte up to there is
+  // whole members, so only the missing end-of-archive block shows the cut.
+  const ustar = await readArchive("ustar.tar");
+  for (const chunkSize of [512, 4096, 72192]) {
+    const cut = await parse(ustar.slice(0, 72192), chunkSize);
+    assert.ok(cut.error !== undefined, `${chunkSize}-byte chunks: no error`);
+    assert.equal(cut.error.path, "shard.tar");
+    assert.equal(cut.error.offset, 72192);
+    assert.match(
+      cut.error.message,
+      /^shard\.tar: tar archive truncated: input ended at byte 72192, .*without the end-of-archive block/,
+    );
+  }
+  // v7.tar was written without end-of-archive blocks: an error, unless allowMissingEnd, which
+  // reads what Python reads and warns once, naming the archive and the offset.
+  const v7 = await readArchive("v7.tar");
+  const strict = await parse(v7);
+  assert.equal(strict.error?.offset, 4096);
+  assert.deepEqual(describe(strict.entries), pythonRegularMembers("v7.tar"));
+  const warnings: string[] = [];
+  const entries: TarEntry[] = [];
+  const lenient = chunked(v7, 700).pipeThrough(
+    new TarEntryStream({
+      source: "v7.tar",
+      allowMissingEnd: true,
+      onMissingEnd: (warning) => warnings.push(warning),
+    }),
+  );
+  for await (const entry of lenient) entries.push(entry);
+  assert.deepEqual(describe(entries), pythonRegularMembers("v7.tar"));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^v7\.tar: .*byte 4096.*without the end-of-archive block/);
+});
+
+Deno.test("one zero block ends an archive (the second one may be missing)", async () => {
+  const ustar = await readArchive("ustar.tar");
+  const { members } = manifest["ustar.tar"];
+  const last = members[members.length - 1];
+  const archiveEnd = last.offset_data + Math.ceil(last.size / 512) * 512;
+  const result = await parse(ustar.slice(0, archiveEnd + 512), 1000);
   assert.equal(result.error, undefined);
   assert.deepEqual(describe(result.entries), pythonRegularMembers("ustar.tar"));
 });

@@ -362,7 +362,11 @@ export function createEvaluationHandler(
     if ((classnames === undefined || templates === undefined) && dataset.root !== undefined) {
       let own: WebDataset;
       try {
-        own = await openWebDataset(dataset.root, { split: plan.split, signal });
+        own = await openWebDataset(dataset.root, {
+          split: plan.split,
+          signal,
+          boundary: plan.datasetBoundary,
+        });
       } catch (error) {
         signal.throwIfAborted();
         // The evaluation reads the dataset again within its boundary, and reports what is wrong.
