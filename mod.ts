@@ -223,6 +223,12 @@ export {
   TOKEN_ENV,
 } from "./src/server/serve.ts";
 export {
+  type FetchHandler,
+  type HttpServer,
+  type HttpServerOptions,
+  serveHttp,
+} from "./src/server/http_server.ts";
+export {
   type EvaluationProgress,
   SampleTally,
   type SampleTallyOptions,

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { completePlan } from "../src/config.ts";
+import { completePlan, type EvalPlan } from "../src/config.ts";
 import { evaluateDataset } from "../src/evaluate.ts";
 import { ClipModel } from "../src/model.ts";
 import { mergePartials, type SourcedPartial } from "../src/partial/merge.ts";
@@ -37,26 +37,35 @@ for (const kind of ["classification", "multilabel", "retrieval"] as const) {
 
 const built = new Map<string, SourcedPartial[]>();
 
+/** The plan of the `kind` fixture (as tests/shard_merge_test.ts runs it). */
+function fixturePlan(kind: FixtureKind, overrides: Partial<EvalPlan> = {}): EvalPlan {
+  return completePlan({
+    models: [{ id: DEMO_MODEL }],
+    datasets: [kind],
+    datasetRoot: `${DIR}/{dataset}`,
+    batchSize: 8,
+    numWorkers: 0,
+    quiet: true,
+    cacheDir: `${DIR}/cache`,
+    noCache: true,
+    maxSkippedFraction: 0.05,
+    recallK: [1, 2, 5],
+    ...overrides,
+  });
+}
+
 /** Every shard of `count` of the `kind` fixture, each through the file format and back. */
 async function shards(kind: FixtureKind, count: number): Promise<SourcedPartial[]> {
   const key = `${kind} ${count}`;
   if (!built.has(key)) {
     const partials: SourcedPartial[] = [];
     for (let index = 0; index < count; index++) {
-      const plan = completePlan({
-        models: [{ id: DEMO_MODEL }],
-        datasets: [kind],
-        datasetRoot: `${DIR}/{dataset}`,
-        batchSize: 8,
-        numWorkers: 0,
-        quiet: true,
-        cacheDir: `${DIR}/cache`,
-        noCache: true,
-        maxSkippedFraction: 0.05,
-        recallK: [1, 2, 5],
-        shard: { index, count },
-      });
-      const outcome = await evaluateDataset(plan, model, "tiny-clip-demo", kind);
+      const outcome = await evaluateDataset(
+        fixturePlan(kind, { shard: { index, count } }),
+        model,
+        "tiny-clip-demo",
+        kind,
+      );
       assert.equal(outcome.kind, "partial");
       const source = `${kind}-${index}-of-${count}.partial`;
       const bytes = encodePartial((outcome as { partial: PartialResult }).partial);
@@ -329,19 +338,7 @@ Deno.test("forgery: a non-finite number in the header (1e999) is refused", async
 
 Deno.test("forgery checks pass every genuine partial (merge still equals the unsharded run)", async () => {
   for (const kind of ["classification", "multilabel", "retrieval"] as const) {
-    const plan = completePlan({
-      models: [{ id: DEMO_MODEL }],
-      datasets: [kind],
-      datasetRoot: `${DIR}/{dataset}`,
-      batchSize: 8,
-      numWorkers: 0,
-      quiet: true,
-      cacheDir: `${DIR}/cache`,
-      noCache: true,
-      maxSkippedFraction: 0.05,
-      recallK: [1, 2, 5],
-    });
-    const outcome = await evaluateDataset(plan, model, "tiny-clip-demo", kind);
+    const outcome = await evaluateDataset(fixturePlan(kind), model, "tiny-clip-demo", kind);
     const expected = (outcome as { result: TaskResult }).result;
     for (const count of [3, 5]) {
       assert.deepEqual(mergePartials(await shards(kind, count)), expected, `${kind}, ${count}`);

@@ -14,7 +14,7 @@ import {
   type EvaluationHandler,
   type EvaluationHandlerOptions,
 } from "./handler.ts";
-import { serveHttp } from "./http_server.ts";
+import { type HttpServerOptions, serveHttp } from "./http_server.ts";
 
 /** The environment variable `cli.ts serve` reads the bearer token from (by default). */
 export const TOKEN_ENV = "CLIPBENCH_API_TOKEN";
@@ -30,25 +30,24 @@ export function isLoopbackHost(hostname: string): boolean {
   return ipv4 !== null && ipv4.slice(1).every((part) => Number(part) <= 255);
 }
 
-/** Options of {@linkcode serveEvaluations}. */
-export interface ServeOptions extends EvaluationHandlerOptions {
-  /** Address to listen on (default `127.0.0.1`). */
-  readonly hostname?: string;
-  /** Port (default 8080; 0 picks a free one). */
-  readonly port?: number;
-  /** Stops the server; the models are released once it has stopped. */
-  readonly signal?: AbortSignal;
-  /** Called once listening, with the address. */
-  readonly onListen?: (address: { hostname: string; port: number }) => void;
-  /** Longest time from a connection to the end of its request head, in ms (default 10,000). */
-  readonly headerTimeoutMs?: number;
-  /** Longest time from the end of the head to the end of the body, in ms (default 30,000). */
-  readonly bodyTimeoutMs?: number;
-  /** Connections open at once (default 256); more are answered 503 and closed. */
-  readonly maxConnections?: number;
-  /** How long running requests may finish once `signal` aborts, in ms (default 10,000). */
-  readonly shutdownGraceMs?: number;
-}
+/**
+ * Options of {@linkcode serveEvaluations}: the handler's, and the server's listening address,
+ * stop signal and connection limits ({@linkcode HttpServerOptions}; `signal` stops the server and
+ * the models are released once it has stopped).
+ */
+export interface ServeOptions extends
+  EvaluationHandlerOptions,
+  Pick<
+    HttpServerOptions,
+    | "hostname"
+    | "port"
+    | "signal"
+    | "onListen"
+    | "headerTimeoutMs"
+    | "bodyTimeoutMs"
+    | "maxConnections"
+    | "shutdownGraceMs"
+  > {}
 
 /**
  * Serves the evaluation handler until `signal` aborts.
