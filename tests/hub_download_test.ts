@@ -112,11 +112,12 @@ async function sizeOf(path: string): Promise<number> {
 
 Deno.test("two processes sharing a cache: one downloads, the other waits and uses its file", async () => {
   await withBlobHub(async (hub, url, dir) => {
-    // 16 chunks of 4 KiB, 150 ms apart: the first download takes about 2.4 s.
+    // 16 chunks of 4 KiB, 300 ms apart: the first download takes about 4.8 s, time enough for
+    // the second process to start and find the lock held on a loaded machine.
     hub.addFault({
       match: "/blobs/",
       server: "cdn",
-      fault: { slow: { chunkBytes: 4096, delayMs: 150 } },
+      fault: { slow: { chunkBytes: 4096, delayMs: 300 } },
     });
     const first = downloadProcess(url, dir);
     await until(() => hub.requests("/blobs/", "cdn").length === 1);
