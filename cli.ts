@@ -22,20 +22,24 @@ import {
   parseTaskChoice,
   planFromTaskConfig,
   readTaskConfigFile,
-} from "./src/config.ts";
+} from "./src/run/config.ts";
 import { ClipbenchError, UsageError } from "./src/errors.ts";
-import { MODEL_DTYPES } from "./src/model_files.ts";
-import { GRAPH_OPTIMIZATION_LEVELS } from "./src/onnx_session.ts";
+import { MODEL_DTYPES } from "./src/model/files.ts";
+import { GRAPH_OPTIMIZATION_LEVELS } from "./src/model/onnx_session.ts";
 import { parseHubName } from "./src/hub/hub_settings.ts";
-import { listDatasets } from "./src/dataset_list.ts";
-import { CUSTOM_DATASET, modelResultName, runEvaluations } from "./src/evaluate.ts";
+import { listDatasets } from "./src/dataset/dataset_list.ts";
+import { CUSTOM_DATASET, modelResultName, runEvaluations } from "./src/run/evaluate.ts";
 import { datasetRepositoryId } from "./src/hub/resolve_dataset.ts";
-import { inspectImage, inspectText } from "./src/inspect.ts";
-import { formatResultsTable, prepareResultFolders, writeResult } from "./src/result.ts";
-import { checkModelArgument, checkModelFolder } from "./src/model_argument.ts";
-import { parseShardSpec, SHARD_COUNT_ENV, shardFromEnvironment } from "./src/shard_spec.ts";
-import { exitWithParent, runLocalShards } from "./src/local_shards.ts";
-import { mergePartialFiles } from "./src/partial/merge.ts";
+import { inspectImage, inspectText } from "./src/run/inspect.ts";
+import { formatResultsTable, prepareResultFolders, writeResult } from "./src/results/result.ts";
+import { checkModelArgument, checkModelFolder } from "./src/run/model_argument.ts";
+import {
+  parseShardSpec,
+  SHARD_COUNT_ENV,
+  shardFromEnvironment,
+} from "./src/dataset/sharding/shard_spec.ts";
+import { exitWithParent, runLocalShards } from "./src/run/local_shards.ts";
+import { mergePartialFiles } from "./src/results/partial/merge.ts";
 import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
 import type { HubName } from "./src/hub/hub_settings.ts";
 

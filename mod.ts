@@ -27,15 +27,20 @@
  * @module
  */
 
-export { ClipModel, type LoadModelOptions, loadPreprocessor, loadTokenizer } from "./src/model.ts";
+export {
+  ClipModel,
+  type LoadModelOptions,
+  loadPreprocessor,
+  loadTokenizer,
+} from "./src/model/model.ts";
 export {
   openWebDataset,
   type OpenWebDatasetOptions,
   type SampleReadOptions,
   type WebDataset,
   type WebDatasetType,
-} from "./src/dataset.ts";
-export { type ImageField, imageField, labelField, type Sample } from "./src/webdataset.ts";
+} from "./src/dataset/wds.ts";
+export { type ImageField, imageField, labelField, type Sample } from "./src/dataset/webdataset.ts";
 export { decodeImage, decodeNativeImage } from "./src/image/decode.ts";
 export type { RgbImage } from "./src/image/rgb_image.ts";
 export type {
@@ -52,7 +57,7 @@ export {
   type PreprocessMode,
   type PreprocessorSettings,
   type ResizeTarget,
-} from "./src/preprocess.ts";
+} from "./src/image/preprocess.ts";
 export { ResampleFilter } from "./src/image/resize.ts";
 export {
   type TextCleaning,
@@ -60,14 +65,14 @@ export {
   TextTokenizer,
   type TextTokenizerOptions,
   type TokenizedBatch,
-} from "./src/tokenizer.ts";
-export { type SessionSettings, TextTower, VisionTower } from "./src/encoder.ts";
+} from "./src/model/tokenizer.ts";
+export { type SessionSettings, TextTower, VisionTower } from "./src/model/encoder.ts";
 export {
   availableExecutionProviders,
   type ExecutionProvider,
   GRAPH_OPTIMIZATION_LEVELS,
   type GraphOptimizationLevel,
-} from "./src/onnx_session.ts";
+} from "./src/model/onnx_session.ts";
 export {
   type EmbeddingBatch,
   imageEmbeddingBatches,
@@ -81,9 +86,13 @@ export {
   type ClassifierWeights,
   defaultCacheDir,
 } from "./src/classifier_cache.ts";
-export { type ImageBatch, imageBatches, type ImageBatchOptions } from "./src/image_batches.ts";
-export { DTYPE_SUFFIXES, isModelDtype, MODEL_DTYPES, type ModelDtype } from "./src/model_files.ts";
-export { type ModelFamily, modelFamily, type ModelFamilyName } from "./src/model_family.ts";
+export {
+  type ImageBatch,
+  imageBatches,
+  type ImageBatchOptions,
+} from "./src/pipeline/image_batches.ts";
+export { DTYPE_SUFFIXES, isModelDtype, MODEL_DTYPES, type ModelDtype } from "./src/model/files.ts";
+export { type ModelFamily, modelFamily, type ModelFamilyName } from "./src/model/family.ts";
 export {
   ClassificationAccumulator,
   type ClassificationMetrics,
@@ -108,20 +117,20 @@ export {
   type ReadPromptFileOptions,
   readTemplatesFile,
   type ZeroShotTemplates,
-} from "./src/prompt_files.ts";
+} from "./src/dataset/prompts.ts";
 export {
   CUSTOM_QUERIES_FILE,
   CustomDataset,
   type CustomRecord,
   openCustomDataset,
   type OpenCustomDatasetOptions,
-} from "./src/custom_dataset.ts";
+} from "./src/dataset/custom.ts";
 export {
   type EvalPlan,
   planFromTaskConfig,
   readTaskConfigFile,
   type TaskChoice,
-} from "./src/config.ts";
+} from "./src/run/config.ts";
 export {
   type DatasetOutcome,
   evaluateDataset,
@@ -130,7 +139,7 @@ export {
   type PromptFiles,
   runEvaluations,
   type RunHooks,
-} from "./src/evaluate.ts";
+} from "./src/run/evaluate.ts";
 export {
   checkShardSpec,
   formatShardSpec,
@@ -142,7 +151,7 @@ export {
   shardFromEnvironment,
   type ShardSources,
   type ShardSpec,
-} from "./src/shard_spec.ts";
+} from "./src/dataset/sharding/shard_spec.ts";
 export {
   type PositionedSkip,
   positionedSkips,
@@ -155,7 +164,7 @@ export {
   type ShardReadingPlan,
   shardReadingPlan,
   type SkipCallbacks,
-} from "./src/shard_reading.ts";
+} from "./src/dataset/sharding/shard_reading.ts";
 export type {
   ClassificationShardState,
   MultilabelShardState,
@@ -164,14 +173,14 @@ export type {
   ShardOutcome,
   ShardPositions,
   ShardReadingRecord,
-} from "./src/partial/shard_outcome.ts";
+} from "./src/results/partial/shard_outcome.ts";
 export {
   canonicalJson,
   fingerprintSha256,
   firstDifference,
   modelFingerprint,
   type PartialFingerprint,
-} from "./src/partial/fingerprint.ts";
+} from "./src/results/partial/fingerprint.ts";
 export {
   decodePartial,
   encodePartial,
@@ -184,14 +193,18 @@ export {
   type PartialResult,
   readPartial,
   writePartial,
-} from "./src/partial/partial_file.ts";
-export { mergePartialFiles, mergePartials, type SourcedPartial } from "./src/partial/merge.ts";
+} from "./src/results/partial/partial_file.ts";
+export {
+  mergePartialFiles,
+  mergePartials,
+  type SourcedPartial,
+} from "./src/results/partial/merge.ts";
 export {
   cliCommand,
   type LocalShardsOptions,
   type LocalShardsOutcome,
   runLocalShards,
-} from "./src/local_shards.ts";
+} from "./src/run/local_shards.ts";
 export {
   createEvaluationHandler,
   type EvaluationHandler,
@@ -233,14 +246,14 @@ export {
   SampleTally,
   type SampleTallyOptions,
   type TalliedDataset,
-} from "./src/sample_tally.ts";
+} from "./src/run/sample_tally.ts";
 export {
   formatResultsTable,
   type SkippedSample,
   type TaskName,
   type TaskResult,
   writeResult,
-} from "./src/result.ts";
+} from "./src/results/result.ts";
 export {
   ClipbenchError,
   DatasetError,
@@ -270,5 +283,5 @@ export {
   zeroShotRetrievalResult,
 } from "./tasks/zeroshot_retrieval.ts";
 export * from "./src/hub/mod.ts";
-export { listDatasets, type ListDatasetsOptions } from "./src/dataset_list.ts";
-export { type ModelSpec } from "./src/config.ts";
+export { listDatasets, type ListDatasetsOptions } from "./src/dataset/dataset_list.ts";
+export { type ModelSpec } from "./src/run/config.ts";

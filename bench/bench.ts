@@ -23,8 +23,8 @@
 
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openWebDataset } from "../src/dataset.ts";
-import { ClipModel } from "../src/model.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
+import { ClipModel } from "../src/model/model.ts";
 import type { CachedFolder } from "./cache.ts";
 import { BENCH_USAGE, type BenchFlags, parseBenchFlags } from "./flags.ts";
 import { generatedDataset, generatedModel } from "./inputs.ts";

@@ -18,8 +18,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { openWebDataset } from "../src/dataset.ts";
-import { ClipModel } from "../src/model.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
+import { ClipModel } from "../src/model/model.ts";
 import {
   evaluateZeroShotClassification,
   type ZeroShotClassificationOptions,

@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { WebDataset } from "../src/dataset.ts";
+import type { WebDataset } from "../src/dataset/wds.ts";
 import { decodeNativeImage } from "../src/image/decode.ts";
-import type { ImagePreprocessor } from "../src/preprocess.ts";
-import { imageField } from "../src/webdataset.ts";
+import type { ImagePreprocessor } from "../src/image/preprocess.ts";
+import { imageField } from "../src/dataset/webdataset.ts";
 
 /** An encoded image read from a dataset. */
 export interface EncodedImage {

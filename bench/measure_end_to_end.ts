@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { WebDataset } from "../src/dataset.ts";
-import type { ClipModel } from "../src/model.ts";
+import type { WebDataset } from "../src/dataset/wds.ts";
+import type { ClipModel } from "../src/model/model.ts";
 import {
   evaluateZeroShotClassification,
   type ZeroShotClassificationOptions,

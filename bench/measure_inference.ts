@@ -13,7 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import { SeededRandom } from "../tools/seeded_random.ts";
 
 /** Options of {@linkcode measureInference}. */

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { ClipModel } from "../src/model.ts";
+import type { ClipModel } from "../src/model/model.ts";
 import {
   buildZeroShotClassifier,
   classPrompts,

@@ -29,8 +29,8 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { hashFile } from "./hub/file_hash.ts";
-import type { ClipModel } from "./model.ts";
-import { pathExists } from "./path_exists.ts";
+import type { ClipModel } from "./model/model.ts";
+import { pathExists } from "./io/path_exists.ts";
 
 /** Where classifiers are cached, and whether. */
 export interface ClassifierCacheOptions {

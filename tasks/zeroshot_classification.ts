@@ -4,7 +4,7 @@
  *
  * 1. Class names and prompts: the dataset's `classnames.txt` and
  *    `zeroshot_classification_templates.txt`, unless the options override them (see
- *    src/prompt_files.ts for the override files). The result records which were used
+ *    src/dataset/prompts.ts for the override files). The result records which were used
  *    (`classnames_source`, `templates_source`: the path, or `"dataset"`), and with `dumpClassnames`
  *    / `dumpTemplates` the lists themselves (`classnames`, `templates`), as CLIP_benchmark's
  *    `--dump_classnames` / `--dump_templates` do.
@@ -27,8 +27,8 @@
  * computes them in float32; this only matters for logits equal to within ~1e-7).
  *
  * {@linkcode evaluateZeroShotClassificationShard} runs one shard of a sharded evaluation
- * (src/shard_reading.ts) and returns the counts — or, multi-label, the rows with their samples'
- * positions — that src/partial/merge.ts merges into exactly this module's result
+ * (src/dataset/sharding/shard_reading.ts) and returns the counts — or, multi-label, the rows with their samples'
+ * positions — that src/results/partial/merge.ts merges into exactly this module's result
  * ({@linkcode zeroShotClassificationResult} builds both).
  *
  * @module
@@ -36,7 +36,7 @@
 
 import { createHash } from "node:crypto";
 import { DatasetError, UsageError } from "../src/errors.ts";
-import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
+import { type EvaluationProgress, SampleTally } from "../src/run/sample_tally.ts";
 import {
   ClassificationAccumulator,
   type ClassificationMetrics,
@@ -51,22 +51,22 @@ import {
   cachedClassifier,
   type ClassifierCacheOptions,
 } from "../src/classifier_cache.ts";
-import type { ClipModel } from "../src/model.ts";
+import type { ClipModel } from "../src/model/model.ts";
 import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
-import { type NpyArray, parseNpy } from "../src/npy.ts";
-import type { PromptOverrides, ZeroShotTemplates } from "../src/prompt_files.ts";
-import type { SkippedSample, TaskResult } from "../src/result.ts";
-import type { ShardMetricState, ShardOutcome } from "../src/partial/shard_outcome.ts";
+import { type NpyArray, parseNpy } from "../src/io/npy.ts";
+import type { PromptOverrides, ZeroShotTemplates } from "../src/dataset/prompts.ts";
+import type { SkippedSample, TaskResult } from "../src/results/result.ts";
+import type { ShardMetricState, ShardOutcome } from "../src/results/partial/shard_outcome.ts";
 import {
   evaluationSamples,
   type PositionedSkip,
   PositionList,
   ShardReader,
-} from "../src/shard_reading.ts";
-import type { ShardSpec } from "../src/shard_spec.ts";
-import { labelField, type Sample } from "../src/webdataset.ts";
-import type { WebDataset } from "../src/dataset.ts";
-import { joinLocation } from "../src/byte_source.ts";
+} from "../src/dataset/sharding/shard_reading.ts";
+import type { ShardSpec } from "../src/dataset/sharding/shard_spec.ts";
+import { labelField, type Sample } from "../src/dataset/webdataset.ts";
+import type { WebDataset } from "../src/dataset/wds.ts";
+import { joinLocation } from "../src/io/byte_source.ts";
 
 const CLASSNAMES_FILE = "classnames.txt";
 const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
@@ -74,7 +74,7 @@ const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
 /** The `*_source` value of class names and templates read from the dataset's own files. */
 export const DATASET_SOURCE = "dataset";
 
-export type { EvaluationProgress } from "../src/sample_tally.ts";
+export type { EvaluationProgress } from "../src/run/sample_tally.ts";
 
 /**
  * Options for {@linkcode evaluateZeroShotClassification}. The {@linkcode PromptOverrides} fields
@@ -578,8 +578,8 @@ export async function evaluateZeroShotClassification(
 }
 
 /**
- * Runs one shard of a zero-shot classification (src/shard_reading.ts says which samples) and
- * returns what it collected, for src/partial/merge.ts to merge with the other shards. `limit`
+ * Runs one shard of a zero-shot classification (src/dataset/sharding/shard_reading.ts says which samples) and
+ * returns what it collected, for src/results/partial/merge.ts to merge with the other shards. `limit`
  * is not allowed (a shard cannot know which samples come first globally). The skipped-sample
  * threshold is checked by the merge, over all shards; a shard may score no sample at all.
  *

@@ -18,17 +18,17 @@
  * without captions it keeps, as a candidate for image retrieval and as a miss in text retrieval.
  *
  * The task reads anything with the shape of a WebDataset ({@linkcode RetrievalDataset}), so a
- * custom `image_queries.jsonl` folder (src/custom_dataset.ts) goes through the same code.
+ * custom `image_queries.jsonl` folder (src/dataset/custom.ts) goes through the same code.
  *
  * {@linkcode evaluateZeroShotRetrievalShard} runs one shard of a sharded evaluation
- * (src/shard_reading.ts) and returns its embeddings with the images' positions, which
- * src/partial/merge.ts renumbers into the unsharded order ({@linkcode zeroShotRetrievalResult}
+ * (src/dataset/sharding/shard_reading.ts) and returns its embeddings with the images' positions, which
+ * src/results/partial/merge.ts renumbers into the unsharded order ({@linkcode zeroShotRetrievalResult}
  * builds both results).
  *
  * @module
  */
 
-import type { SampleReadOptions } from "../src/dataset.ts";
+import type { SampleReadOptions } from "../src/dataset/wds.ts";
 import { DatasetError, UsageError } from "../src/errors.ts";
 import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
 import {
@@ -36,18 +36,18 @@ import {
   type RetrievalMetrics,
   validateRecallK,
 } from "../src/metrics/retrieval.ts";
-import type { ClipModel } from "../src/model.ts";
-import type { SkippedSample, TaskResult } from "../src/result.ts";
-import type { Sample } from "../src/webdataset.ts";
-import type { ShardOutcome } from "../src/partial/shard_outcome.ts";
+import type { ClipModel } from "../src/model/model.ts";
+import type { SkippedSample, TaskResult } from "../src/results/result.ts";
+import type { Sample } from "../src/dataset/webdataset.ts";
+import type { ShardOutcome } from "../src/results/partial/shard_outcome.ts";
 import {
   evaluationSamples,
   type PositionedSkip,
   PositionList,
   ShardReader,
-} from "../src/shard_reading.ts";
-import type { ShardSpec } from "../src/shard_spec.ts";
-import { type EvaluationProgress, SampleTally } from "../src/sample_tally.ts";
+} from "../src/dataset/sharding/shard_reading.ts";
+import type { ShardSpec } from "../src/dataset/sharding/shard_spec.ts";
+import { type EvaluationProgress, SampleTally } from "../src/run/sample_tally.ts";
 
 /** The recall@k list used when none is given. */
 export const DEFAULT_RECALL_K: readonly number[] = [1, 5, 10];
@@ -279,8 +279,8 @@ export async function evaluateZeroShotRetrieval(
 }
 
 /**
- * Runs one shard of a zero-shot retrieval (src/shard_reading.ts says which samples) and returns
- * the embeddings it collected, for src/partial/merge.ts to merge with the other shards. `limit`
+ * Runs one shard of a zero-shot retrieval (src/dataset/sharding/shard_reading.ts says which samples) and returns
+ * the embeddings it collected, for src/results/partial/merge.ts to merge with the other shards. `limit`
  * is not allowed; the recall@k list is checked against the numbers of images and captions, and
  * the skipped-sample threshold over all samples, by the merge.
  *

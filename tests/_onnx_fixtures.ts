@@ -24,7 +24,7 @@
 
 import { join } from "node:path";
 import { type Dim, type ElementType, GraphBuilder, saveModel } from "../tools/onnx/builder.ts";
-import { toFloat16Bits } from "../src/onnx_float16.ts";
+import { toFloat16Bits } from "../src/model/onnx_float16.ts";
 
 /** Sizes shared by the fixture graphs. */
 export const HIDDEN = 8;

@@ -5,7 +5,7 @@ import {
   classifierCacheKey,
   fileContentHashes,
 } from "../src/classifier_cache.ts";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import {
   buildZeroShotClassifier,
   classPrompts,

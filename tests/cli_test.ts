@@ -1,6 +1,6 @@
 /** The command line as a user runs it: a real `deno run cli.ts` process on the shipped demo. */
 import assert from "node:assert/strict";
-import { parseNpy } from "../src/npy.ts";
+import { parseNpy } from "../src/io/npy.ts";
 import { readTarMembers } from "./_tar_writer.ts";
 import { runCli as cli } from "./_cli.ts";
 

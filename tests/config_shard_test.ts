@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { completePlan, planFromTaskConfig } from "../src/config.ts";
+import { completePlan, planFromTaskConfig } from "../src/run/config.ts";
 import { UsageError } from "../src/errors.ts";
 
 function taskConfig(extra: Record<string, unknown>) {

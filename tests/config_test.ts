@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { completePlan, planFromTaskConfig, readTaskConfigFile } from "../src/config.ts";
+import { completePlan, planFromTaskConfig, readTaskConfigFile } from "../src/run/config.ts";
 import { UsageError } from "../src/errors.ts";
 import { expandListFlags, planFromFlags } from "../cli.ts";
 

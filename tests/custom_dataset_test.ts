@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { openWebDataset } from "../src/dataset.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
 import { DatasetError } from "../src/errors.ts";
-import { openCustomDataset, parseQueries } from "../src/custom_dataset.ts";
-import { ClipModel } from "../src/model.ts";
-import type { SkippedSample } from "../src/result.ts";
-import type { Sample } from "../src/webdataset.ts";
+import { openCustomDataset, parseQueries } from "../src/dataset/custom.ts";
+import { ClipModel } from "../src/model/model.ts";
+import type { SkippedSample } from "../src/results/result.ts";
+import type { Sample } from "../src/dataset/webdataset.ts";
 import { evaluateZeroShotRetrieval, sampleCaptions } from "../tasks/zeroshot_retrieval.ts";
 import { makeTar, readTarMembers } from "./_tar_writer.ts";
 

@@ -13,13 +13,18 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isUrlWithin, openByteStream, openFile, readText } from "../src/byte_source.ts";
-import { openCustomDataset } from "../src/custom_dataset.ts";
-import { MAX_SHARDS, openWebDataset, parseShardCount, type WebDataset } from "../src/dataset.ts";
+import { isUrlWithin, openByteStream, openFile, readText } from "../src/io/byte_source.ts";
+import { openCustomDataset } from "../src/dataset/custom.ts";
+import {
+  MAX_SHARDS,
+  openWebDataset,
+  parseShardCount,
+  type WebDataset,
+} from "../src/dataset/wds.ts";
 import { DatasetError } from "../src/errors.ts";
-import { ShardReader } from "../src/shard_reading.ts";
-import { MAX_MEMBERS_PER_SAMPLE, type Sample } from "../src/webdataset.ts";
-import type { SkippedSample } from "../src/result.ts";
+import { ShardReader } from "../src/dataset/sharding/shard_reading.ts";
+import { MAX_MEMBERS_PER_SAMPLE, type Sample } from "../src/dataset/webdataset.ts";
+import type { SkippedSample } from "../src/results/result.ts";
 import { makeTar } from "./_tar_writer.ts";
 
 const FAST = {

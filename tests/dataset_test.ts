@@ -20,11 +20,11 @@ import {
   readText,
   readTextIfExists,
   type RetryEvent,
-} from "../src/byte_source.ts";
-import { openWebDataset, splitTextLines, type WebDataset } from "../src/dataset.ts";
+} from "../src/io/byte_source.ts";
+import { openWebDataset, splitTextLines, type WebDataset } from "../src/dataset/wds.ts";
 import { DatasetError } from "../src/errors.ts";
-import { imageField, labelField, type Sample } from "../src/webdataset.ts";
-import type { RetryClock } from "../src/hub/retry.ts";
+import { imageField, labelField, type Sample } from "../src/dataset/webdataset.ts";
+import type { RetryClock } from "../src/io/http/retry.ts";
 
 const DATA_DIR = new URL("./data/tar/", import.meta.url).pathname;
 const CLASSIFICATION = `${DATA_DIR}wds_classification`;

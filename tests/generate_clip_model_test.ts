@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import {
   CLIP_PRESETS,
   type ClipShape,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { htmlUnescape } from "../src/text/html_unescape.ts";
+import { htmlUnescape } from "../src/model/text/html_unescape.ts";
 
 const vectors: { cases: { input: string; once: string; twice: string }[] } = JSON.parse(
   await Deno.readTextFile(new URL("./data/text/html_unescape.json", import.meta.url)),

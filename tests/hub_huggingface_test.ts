@@ -13,7 +13,7 @@ import { ClipbenchError, ModelError } from "../src/errors.ts";
 import { openHubRepository } from "../src/hub/hub_repository.ts";
 import { isSafeRepoPath } from "../src/hub/repo_path.ts";
 import { resolveModel } from "../src/hub/resolve_model.ts";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import { type FakeHub, startFakeHub } from "./_fake_hub.ts";
 import { type RepoFiles, tinyChineseClipFiles } from "./_hub_fixtures.ts";
 

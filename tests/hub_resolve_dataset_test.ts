@@ -9,8 +9,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { HttpOptions } from "../src/byte_source.ts";
-import { openWebDataset, type WebDataset } from "../src/dataset.ts";
+import type { HttpOptions } from "../src/io/byte_source.ts";
+import { openWebDataset, type WebDataset } from "../src/dataset/wds.ts";
 import { DatasetError, UsageError } from "../src/errors.ts";
 import { DownloadProgressReporter } from "../src/hub/download_progress.ts";
 import {

@@ -1,6 +1,6 @@
 /**
  * Resolving a model argument: local folders pass through untouched, hub ids need the shape
- * `org/name`, and a repository's files are chosen for a dtype as src/model_files.ts chooses
+ * `org/name`, and a repository's files are chosen for a dtype as src/model/files.ts chooses
  * graphs (towers, else the joint graph, with their external data), with the messages for
  * repositories that lack configs, graphs of the dtype, or ONNX altogether (over the fake hub).
  */

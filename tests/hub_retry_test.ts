@@ -12,7 +12,7 @@ import {
   isRetryableStatus,
   parseRetryAfter,
   retryPolicy,
-} from "../src/hub/retry.ts";
+} from "../src/io/http/retry.ts";
 
 Deno.test("backoff doubles from the base, is capped, and keeps jitter within its fraction", () => {
   const full = (retry: number) => backoffDelayMs(retry, DEFAULT_RETRY_POLICY, () => 0);

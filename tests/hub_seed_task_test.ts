@@ -12,13 +12,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { planFromTaskConfig } from "../src/config.ts";
-import { openWebDataset } from "../src/dataset.ts";
+import { planFromTaskConfig } from "../src/run/config.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
 import { ModelError } from "../src/errors.ts";
 import { resolveDataset } from "../src/hub/resolve_dataset.ts";
 import { resolveModel } from "../src/hub/resolve_model.ts";
-import { ClipModel } from "../src/model.ts";
-import { writeResult } from "../src/result.ts";
+import { ClipModel } from "../src/model/model.ts";
+import { writeResult } from "../src/results/result.ts";
 import { evaluateZeroShotRetrieval } from "../tasks/zeroshot_retrieval.ts";
 import { type FakeHub, type FakeRepo, startFakeHub } from "./_fake_hub.ts";
 import {

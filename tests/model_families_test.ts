@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ModelError } from "../src/errors.ts";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import {
   CLIP_PREPROCESSOR,
   demoBpeTokenizer,

@@ -4,13 +4,16 @@
  * input_ids, and the ONNX towers the reference embeddings.
  */
 import assert from "node:assert/strict";
-import { openWebDataset } from "../src/dataset.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
 import { ModelError } from "../src/errors.ts";
 import { decodeImage } from "../src/image/decode.ts";
-import { ClipModel, loadModelConfig, loadPreprocessor } from "../src/model.ts";
-import { parseNpy } from "../src/npy.ts";
-import { availableExecutionProviders, GRAPH_OPTIMIZATION_LEVELS } from "../src/onnx_session.ts";
-import { imageField } from "../src/webdataset.ts";
+import { ClipModel, loadModelConfig, loadPreprocessor } from "../src/model/model.ts";
+import { parseNpy } from "../src/io/npy.ts";
+import {
+  availableExecutionProviders,
+  GRAPH_OPTIMIZATION_LEVELS,
+} from "../src/model/onnx_session.ts";
+import { imageField } from "../src/dataset/webdataset.ts";
 
 const DEMO = new URL("../examples/demo/", import.meta.url).pathname;
 const MODEL = `${DEMO}tiny-clip-demo`;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { yieldToEventLoop } from "../src/event_loop.ts";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import { DEMO_MODEL } from "./_shard_fixtures.ts";
 
 const model = await ClipModel.load(DEMO_MODEL);

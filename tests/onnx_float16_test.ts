@@ -1,5 +1,5 @@
 /**
- * Tests of src/onnx_float16.ts against the runtime's own `Float16Array` (IEEE binary16, round to
+ * Tests of src/model/onnx_float16.ts against the runtime's own `Float16Array` (IEEE binary16, round to
  * nearest even), which Deno provides.
  */
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import {
   float32ToFloat16Bits,
   fromFloat16Bits,
   toFloat16Bits,
-} from "../src/onnx_float16.ts";
+} from "../src/model/onnx_float16.ts";
 
 // deno-lint-ignore no-explicit-any
 const NativeFloat16Array = (globalThis as any).Float16Array as

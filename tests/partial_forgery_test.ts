@@ -1,30 +1,30 @@
 /**
  * A partial rewritten with a recomputed checksum is refused by the merge when any of its
- * redundant fields disagree (src/partial/consistency.ts): each test builds real partials the way
+ * redundant fields disagree (src/results/partial/consistency.ts): each test builds real partials the way
  * tests/shard_merge_test.ts does, changes the decoded structure, writes it again with the
  * project's encoder (which recomputes the SHA-256s) and checks that the merge refuses it with a
  * message naming the file and the field.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { completePlan, type EvalPlan } from "../src/config.ts";
-import { evaluateDataset } from "../src/evaluate.ts";
-import { ClipModel } from "../src/model.ts";
-import { mergePartials, type SourcedPartial } from "../src/partial/merge.ts";
-import { fingerprintSha256 } from "../src/partial/fingerprint.ts";
+import { completePlan, type EvalPlan } from "../src/run/config.ts";
+import { evaluateDataset } from "../src/run/evaluate.ts";
+import { ClipModel } from "../src/model/model.ts";
+import { mergePartials, type SourcedPartial } from "../src/results/partial/merge.ts";
+import { fingerprintSha256 } from "../src/results/partial/fingerprint.ts";
 import {
   decodePartial,
   encodePartial,
   PartialError,
   type PartialResult,
-} from "../src/partial/partial_file.ts";
+} from "../src/results/partial/partial_file.ts";
 import type {
   ClassificationShardState,
   MultilabelShardState,
   RetrievalShardState,
   ShardOutcome,
-} from "../src/partial/shard_outcome.ts";
-import type { TaskResult } from "../src/result.ts";
+} from "../src/results/partial/shard_outcome.ts";
+import type { TaskResult } from "../src/results/result.ts";
 import { DEMO_MODEL, type FixtureKind, writeShardedDataset } from "./_shard_fixtures.ts";
 
 const model = await ClipModel.load(DEMO_MODEL);

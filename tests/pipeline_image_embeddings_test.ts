@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { openWebDataset } from "../src/dataset.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
 import { DatasetError, ModelError } from "../src/errors.ts";
 import { decodeNativeImage } from "../src/image/decode.ts";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import { DecodePool, DecodePoolError, liveDecodeWorkers } from "../src/pipeline/decode_pool.ts";
 import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
 import { liveInferenceWorkers, WorkerImageEncoder } from "../src/pipeline/worker_image_encoder.ts";
-import type { SkippedSample } from "../src/result.ts";
-import { labelField, type Sample } from "../src/webdataset.ts";
+import type { SkippedSample } from "../src/results/result.ts";
+import { labelField, type Sample } from "../src/dataset/webdataset.ts";
 import { evaluateZeroShotClassification } from "../tasks/zeroshot_classification.ts";
 import { evaluateZeroShotRetrieval } from "../tasks/zeroshot_retrieval.ts";
 import { makeTar, readTarMembers } from "./_tar_writer.ts";

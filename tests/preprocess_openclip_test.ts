@@ -21,7 +21,7 @@ import {
 } from "../src/image/pil_convert.ts";
 import { ResampleFilter } from "../src/image/resize.ts";
 import { resizeNative } from "../src/image/resize_native.ts";
-import { ImagePreprocessor } from "../src/preprocess.ts";
+import { ImagePreprocessor } from "../src/image/preprocess.ts";
 
 /** Where a run of bytes lies in one of the gzipped blobs. */
 interface Span {

@@ -1,5 +1,5 @@
 /**
- * Tests of src/preprocess.ts against an emulation of transformers' CLIPImageProcessor on
+ * Tests of src/image/preprocess.ts against an emulation of transformers' CLIPImageProcessor on
  * Pillow 9.4 (tests/data/preprocess/, made by tools/vectors/make_preprocess_vectors.py), plus
  * configuration validation.
  *
@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { ModelError } from "../src/errors.ts";
-import { type CropRounding, ImagePreprocessor } from "../src/preprocess.ts";
+import { type CropRounding, ImagePreprocessor } from "../src/image/preprocess.ts";
 import { syntheticImage } from "./_synthetic_image.ts";
 
 /** One reference case from cases.json. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProgressReporter } from "../src/progress.ts";
+import { ProgressReporter } from "../src/run/progress.ts";
 
 function reporter(interactive: boolean) {
   let clock = 0;

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
-import { splitTextLines } from "../src/dataset.ts";
+import { splitTextLines } from "../src/dataset/wds.ts";
 import { UsageError } from "../src/errors.ts";
-import { promptOverridesFor, readClassnamesFile, readTemplatesFile } from "../src/prompt_files.ts";
+import {
+  promptOverridesFor,
+  readClassnamesFile,
+  readTemplatesFile,
+} from "../src/dataset/prompts.ts";
 
 const dir = await Deno.makeTempDir();
 

@@ -11,7 +11,7 @@ import {
   findRegisteredDataset,
   huggingFaceSlug,
   REGISTERED_DATASETS,
-} from "../src/hub/registry.ts";
+} from "../src/dataset/registry.ts";
 
 /** evalscope's `clip_benchmark/webdatasets.txt`, in its order. */
 const EVALSCOPE_WEBDATASETS = `mscoco_captions

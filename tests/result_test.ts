@@ -6,7 +6,7 @@ import {
   resultPath,
   type TaskResult,
   writeResult,
-} from "../src/result.ts";
+} from "../src/results/result.ts";
 
 const RESULT: TaskResult = {
   dataset: "cars",

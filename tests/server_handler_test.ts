@@ -4,14 +4,14 @@
  * the concurrency limit and concurrent requests sharing one loaded model.
  */
 import assert from "node:assert/strict";
-import { completePlan } from "../src/config.ts";
-import { evaluateDataset } from "../src/evaluate.ts";
-import { ClipModel } from "../src/model.ts";
-import { mergePartials } from "../src/partial/merge.ts";
-import { decodePartial } from "../src/partial/partial_file.ts";
+import { completePlan } from "../src/run/config.ts";
+import { evaluateDataset } from "../src/run/evaluate.ts";
+import { ClipModel } from "../src/model/model.ts";
+import { mergePartials } from "../src/results/partial/merge.ts";
+import { decodePartial } from "../src/results/partial/partial_file.ts";
 import { liveDecodeWorkers } from "../src/pipeline/decode_pool.ts";
-import { REGISTERED_DATASETS } from "../src/hub/registry.ts";
-import type { TaskResult } from "../src/result.ts";
+import { REGISTERED_DATASETS } from "../src/dataset/registry.ts";
+import type { TaskResult } from "../src/results/result.ts";
 import {
   createEvaluationHandler,
   type EvaluationHandler,

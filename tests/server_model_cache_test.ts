@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ClipModel, LoadModelOptions } from "../src/model.ts";
+import type { ClipModel, LoadModelOptions } from "../src/model/model.ts";
 import { ModelCache } from "../src/server/model_cache.ts";
 
 /** A loader of stand-in models that counts loads and releases, each load taking `ms`. */

@@ -7,7 +7,7 @@
  * errors, results, a shard's partial — names a server path.
  */
 import assert from "node:assert/strict";
-import { decodePartial } from "../src/partial/partial_file.ts";
+import { decodePartial } from "../src/results/partial/partial_file.ts";
 import { createEvaluationHandler, type EvaluationHandlerOptions } from "../src/server/handler.ts";
 import { DEMO_MODEL, writeShardedDataset } from "./_shard_fixtures.ts";
 

@@ -5,19 +5,19 @@
  * partials that do not belong together are refused with a message that says why.
  */
 import assert from "node:assert/strict";
-import { completePlan, type EvalPlan } from "../src/config.ts";
+import { completePlan, type EvalPlan } from "../src/run/config.ts";
 import { DatasetError } from "../src/errors.ts";
-import { evaluateDataset } from "../src/evaluate.ts";
-import { ClipModel } from "../src/model.ts";
-import { mergePartials, type SourcedPartial } from "../src/partial/merge.ts";
+import { evaluateDataset } from "../src/run/evaluate.ts";
+import { ClipModel } from "../src/model/model.ts";
+import { mergePartials, type SourcedPartial } from "../src/results/partial/merge.ts";
 import {
   decodePartial,
   encodePartial,
   PartialError,
   type PartialResult,
-} from "../src/partial/partial_file.ts";
-import type { TaskResult } from "../src/result.ts";
-import type { ShardSpec } from "../src/shard_spec.ts";
+} from "../src/results/partial/partial_file.ts";
+import type { TaskResult } from "../src/results/result.ts";
+import type { ShardSpec } from "../src/dataset/sharding/shard_spec.ts";
 import { DEMO_DATA, DEMO_MODEL, type FixtureKind, writeShardedDataset } from "./_shard_fixtures.ts";
 import { readTarMembers } from "./_tar_writer.ts";
 

@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
-import { openWebDataset } from "../src/dataset.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
 import { UsageError } from "../src/errors.ts";
-import { sampleOwner, ShardReader, shardReadingPlan } from "../src/shard_reading.ts";
-import { formatShardSpec, parseShardSpec, shardFromEnvironment } from "../src/shard_spec.ts";
+import {
+  sampleOwner,
+  ShardReader,
+  shardReadingPlan,
+} from "../src/dataset/sharding/shard_reading.ts";
+import {
+  formatShardSpec,
+  parseShardSpec,
+  shardFromEnvironment,
+} from "../src/dataset/sharding/shard_spec.ts";
 import { makeTar } from "./_tar_writer.ts";
 
 Deno.test("parseShardSpec: i/n, 0-based; anything else names the flag", () => {

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { ImageDecodeError, SampleError } from "../src/errors.ts";
 import { decodeNativeImage, DecoderFailure } from "../src/image/decode.ts";
-import { ClipModel } from "../src/model.ts";
+import { ClipModel } from "../src/model/model.ts";
 import { DecodePool, DecodePoolError, liveDecodeWorkers } from "../src/pipeline/decode_pool.ts";
 import { imageEmbeddingBatches } from "../src/pipeline/image_embeddings.ts";
 import { isSampleError, skipReason } from "../src/pipeline/skip_reason.ts";
-import type { SkippedSample } from "../src/result.ts";
-import type { Sample } from "../src/webdataset.ts";
+import type { SkippedSample } from "../src/results/result.ts";
+import type { Sample } from "../src/dataset/webdataset.ts";
 import { readTarMembers } from "./_tar_writer.ts";
 
 const DEMO = new URL("../examples/demo/", import.meta.url).pathname;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { DatasetError } from "../src/errors.ts";
-import { type TarEntry, TarEntryStream } from "../src/tar_stream.ts";
+import { type TarEntry, TarEntryStream } from "../src/dataset/tar_stream.ts";
 
 const DATA = new URL("./data/tar/", import.meta.url);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadTokenizerFiles, TextTokenizer } from "../src/tokenizer.ts";
-import { parseNpy } from "../src/npy.ts";
+import { loadTokenizerFiles, TextTokenizer } from "../src/model/tokenizer.ts";
+import { parseNpy } from "../src/io/npy.ts";
 import { ModelError } from "../src/errors.ts";
 import { unigramTokenizer, wordPieceTokenizer } from "./_onnx_fixtures.ts";
 

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { DatasetError, SampleError } from "../src/errors.ts";
-import { type TarEntry, TarEntryStream } from "../src/tar_stream.ts";
+import { type TarEntry, TarEntryStream } from "../src/dataset/tar_stream.ts";
 import {
   imageField,
   isMetaMember,
@@ -14,7 +14,7 @@ import {
   type Sample,
   SampleStream,
   splitSampleKey,
-} from "../src/webdataset.ts";
+} from "../src/dataset/webdataset.ts";
 
 const encoder = new TextEncoder();
 

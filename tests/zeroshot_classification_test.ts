@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
-import { openWebDataset, type WebDataset } from "../src/dataset.ts";
+import { openWebDataset, type WebDataset } from "../src/dataset/wds.ts";
 import { DatasetError } from "../src/errors.ts";
 import { decodeImage } from "../src/image/decode.ts";
 import { ClassificationAccumulator } from "../src/metrics/classification.ts";
 import { MultilabelAccumulator } from "../src/metrics/multilabel.ts";
-import { ClipModel } from "../src/model.ts";
-import { promptOverridesFor, readClassnamesFile, readTemplatesFile } from "../src/prompt_files.ts";
-import { imageField, labelField } from "../src/webdataset.ts";
+import { ClipModel } from "../src/model/model.ts";
+import {
+  promptOverridesFor,
+  readClassnamesFile,
+  readTemplatesFile,
+} from "../src/dataset/prompts.ts";
+import { imageField, labelField } from "../src/dataset/webdataset.ts";
 import {
   buildZeroShotClassifier,
   classificationLogits,

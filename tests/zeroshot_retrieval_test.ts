@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { openWebDataset } from "../src/dataset.ts";
+import { openWebDataset } from "../src/dataset/wds.ts";
 import { DatasetError, UsageError } from "../src/errors.ts";
 import { decodeImage } from "../src/image/decode.ts";
-import { ClipModel } from "../src/model.ts";
-import { imageField, type Sample } from "../src/webdataset.ts";
+import { ClipModel } from "../src/model/model.ts";
+import { imageField, type Sample } from "../src/dataset/webdataset.ts";
 import type { EvaluationProgress } from "../tasks/zeroshot_classification.ts";
 import {
   evaluateZeroShotRetrieval,

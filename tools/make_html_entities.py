@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Generates src/text/html_entities.ts from Python's own tables (html.entities.html5 and the
-invalid-reference tables of the html module), so that src/text/html_unescape.ts reproduces
+"""Generates src/model/text/html_entities.ts from Python's own tables (html.entities.html5 and the
+invalid-reference tables of the html module), so that src/model/text/html_unescape.ts reproduces
 Python's html.unescape -- which open_clip applies (twice) to every text before tokenising.
 
 Rerun from the project root:  /usr/bin/python3 tools/make_html_entities.py
@@ -46,6 +46,6 @@ lines += [
 for i in range(0, len(invalid_codepoints), 12):
     lines.append("  " + ", ".join(str(c) for c in invalid_codepoints[i:i + 12]) + ",")
 lines += ["]);", ""]
-with open("src/text/html_entities.ts", "w") as f:
+with open("src/model/text/html_entities.ts", "w") as f:
     f.write("\n".join(lines))
 print(len(names), "names,", len(invalid_charrefs), "remapped,", len(invalid_codepoints), "dropped")

@@ -1,5 +1,5 @@
 /**
- * Progress of hub downloads on stderr, in the style of src/progress.ts: on a terminal a redrawn
+ * Progress of hub downloads on stderr, in the style of src/run/progress.ts: on a terminal a redrawn
  * bar with bytes, bytes/s and ETA; otherwise a plain line every `lineIntervalSeconds` and one
  * when each file is done; nothing with `quiet`.
  *
@@ -11,7 +11,12 @@
  * @module
  */
 
-import { formatDuration, progressBar, type ProgressOptions, writeToStderr } from "../progress.ts";
+import {
+  formatDuration,
+  progressBar,
+  type ProgressOptions,
+  writeToStderr,
+} from "../run/progress.ts";
 
 /** Receives the progress of downloads (one {@linkcode DownloadTracker} per file). */
 export interface DownloadProgress {

@@ -20,7 +20,7 @@
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { ClipbenchError } from "../errors.ts";
-import { abortableSleep } from "./retry.ts";
+import { abortableSleep } from "../io/http/retry.ts";
 
 /** Options of {@linkcode acquireFileLock}. */
 export interface FileLockOptions {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HttpOptions, OpenedFile } from "../byte_source.ts";
+import type { HttpOptions, OpenedFile } from "../io/byte_source.ts";
 import { DatasetError, ModelError, UsageError } from "../errors.ts";
 import type { DownloadProgress } from "./download_progress.ts";
 import type { ContentHash } from "./file_hash.ts";

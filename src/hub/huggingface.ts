@@ -24,7 +24,7 @@
  */
 
 import { dirname } from "node:path";
-import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../byte_source.ts";
+import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../io/byte_source.ts";
 import { downloadVerified } from "./download.ts";
 import { hashOfEtag } from "./file_hash.ts";
 import { HuggingFaceCache, isCommitHash } from "./hf_cache.ts";

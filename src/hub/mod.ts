@@ -24,7 +24,7 @@ export {
   REGISTERED_DATASETS,
   type RegisteredDataset,
   type RegisteredTask,
-} from "./registry.ts";
+} from "../dataset/registry.ts";
 export {
   DEFAULT_HUB,
   defaultCacheRoot,
@@ -80,7 +80,7 @@ export {
   NO_RETRY_POLICY,
   type RetryClock,
   type RetryPolicy,
-} from "./retry.ts";
+} from "../io/http/retry.ts";
 export type { FileLockOptions, LockHolder } from "./file_lock.ts";
 export type { ContentHash, HashAlgorithm } from "./file_hash.ts";
 export type {
@@ -90,4 +90,4 @@ export type {
   OpenedFile,
   OpenStreamOptions,
   RetryEvent,
-} from "../byte_source.ts";
+} from "../io/byte_source.ts";

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../byte_source.ts";
+import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../io/byte_source.ts";
 import { downloadVerified } from "./download.ts";
 import { hashFile } from "./file_hash.ts";
 import {

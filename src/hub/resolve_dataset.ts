@@ -17,14 +17,14 @@
  * Only the requested split is touched. A split the repository lacks (ModelScope's mirrors hold
  * only `test`: evalscope issue #741) is an error naming it and the splits the hub has.
  *
- * Names are the 43 of the registry (src/hub/registry.ts); an explicit repository id (`org/name`)
+ * Names are the 43 of the registry (src/dataset/registry.ts); an explicit repository id (`org/name`)
  * is taken as it is.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { type DatasetLocation, type OpenedFile, openFile } from "../byte_source.ts";
+import { type DatasetLocation, type OpenedFile, openFile } from "../io/byte_source.ts";
 import { DatasetError, UsageError } from "../errors.ts";
 import type { DownloadProgress } from "./download_progress.ts";
 import {
@@ -34,7 +34,11 @@ import {
   type RepositoryOptions,
 } from "./hub_repository.ts";
 import { DEFAULT_HUB, type HubName, type HubOptions } from "./hub_settings.ts";
-import { findRegisteredDataset, REGISTERED_DATASETS, type RegisteredTask } from "./registry.ts";
+import {
+  findRegisteredDataset,
+  REGISTERED_DATASETS,
+  type RegisteredTask,
+} from "../dataset/registry.ts";
 
 /** How a hub dataset is read. */
 export type DatasetReadMode = "stream" | "cache" | "offline";

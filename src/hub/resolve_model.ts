@@ -6,7 +6,7 @@
  * - `config.json`, `preprocessor_config.json`, `tokenizer.json`, and `tokenizer_config.json`
  *   when the repository has one;
  * - the ONNX graphs of the chosen precision (`dtype`, transformers.js file suffixes, see
- *   src/model_files.ts): `onnx/vision_model{suffix}.onnx` and `onnx/text_model{suffix}.onnx`
+ *   src/model/files.ts): `onnx/vision_model{suffix}.onnx` and `onnx/text_model{suffix}.onnx`
  *   where present, else the joint `onnx/model{suffix}.onnx`;
  * - each chosen graph's external-data files (`<graph>_data`, `<graph>_data_<n>`).
  *
@@ -20,7 +20,7 @@
 
 import { basename } from "node:path";
 import { ModelError } from "../errors.ts";
-import { describeVariants, DTYPE_SUFFIXES, type ModelDtype } from "../model_files.ts";
+import { describeVariants, DTYPE_SUFFIXES, type ModelDtype } from "../model/files.ts";
 import type { DownloadProgress } from "./download_progress.ts";
 import type { HubName } from "./hub_settings.ts";
 import { isRepoId, openHubRepository, type RepositoryOptions } from "./hub_repository.ts";

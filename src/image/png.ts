@@ -25,7 +25,7 @@ import { constants, crc32, inflateSync } from "node:zlib";
 import { ImageDecodeError } from "../errors.ts";
 import { bandsOf, type NativeImage, type PillowMode } from "./native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes } from "../io/bytes.ts";
 
 /**
  * Inflated bytes tolerated beyond what the image needs (Pillow ignores surplus data); a cap

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { PreprocessorSettings } from "../preprocess.ts";
+import type { PreprocessorSettings } from "../image/preprocess.ts";
 import type { DecodeJob, DecodeReply, DecodeWorkerInit } from "./decode_messages.ts";
 
 /** A worker of the pool failed: the pool cannot decode any more. */

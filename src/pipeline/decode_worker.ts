@@ -18,7 +18,7 @@
 /// <reference lib="deno.worker" />
 
 import { decodeNativeImage } from "../image/decode.ts";
-import { ImagePreprocessor } from "../preprocess.ts";
+import { ImagePreprocessor } from "../image/preprocess.ts";
 import { skipReason } from "./skip_reason.ts";
 import type { DecodeJob, DecodeReply, DecodeWorkerInit } from "./decode_messages.ts";
 

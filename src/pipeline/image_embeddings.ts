@@ -35,10 +35,10 @@
  * @module
  */
 
-import type { ClipModel } from "../model.ts";
-import type { SkippedSample } from "../result.ts";
-import type { Sample } from "../webdataset.ts";
-import { imageBatches, type ImageBatchOptions, requireImage } from "../image_batches.ts";
+import type { ClipModel } from "../model/model.ts";
+import type { SkippedSample } from "../results/result.ts";
+import type { Sample } from "../dataset/webdataset.ts";
+import { imageBatches, type ImageBatchOptions, requireImage } from "./image_batches.ts";
 import { DecodePool } from "./decode_pool.ts";
 import { defaultNumWorkers } from "./core_split.ts";
 import { skipReason } from "./skip_reason.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SessionSettings } from "../onnx_session.ts";
+import type { SessionSettings } from "../model/onnx_session.ts";
 
 /** First message: the graph to open and where the pixels are. */
 export interface InferenceWorkerInit {

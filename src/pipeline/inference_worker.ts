@@ -12,7 +12,7 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { VisionTower } from "../encoder.ts";
+import { VisionTower } from "../model/encoder.ts";
 import { ModelError } from "../errors.ts";
 import type {
   InferenceJob,

@@ -1,6 +1,6 @@
 /**
  * Which errors skip a sample, and the reason recorded for it: the message of the error that made
- * it unusable. Shared by the in-process path (src/image_batches.ts, src/pipeline/image_embeddings.ts)
+ * it unusable. Shared by the in-process path (src/pipeline/image_batches.ts, src/pipeline/image_embeddings.ts)
  * and the decoding workers (decode_worker.ts), so that both skip the same samples with the same
  * text — and both fail the run, instead of skipping, on anything else.
  *

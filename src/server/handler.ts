@@ -18,14 +18,14 @@
  *
  * - `POST /v1/evaluate`: a JSON body (src/server/request.ts) → the result JSON, as the result
  *   file holds it; with `shard`, the partial result file (`application/vnd.clipbench.partial`,
- *   src/partial/partial_file.ts) to merge with `cli.ts merge`. With `Accept: application/x-ndjson`
+ *   src/results/partial/partial_file.ts) to merge with `cli.ts merge`. With `Accept: application/x-ndjson`
  *   the answer is a stream of JSON lines: `{"event":"started"}`, `{"event":"progress", samples,
  *   skipped, shard, nshards, total?}` (at most every `progressIntervalMs`), then
  *   `{"event":"result","result":{…}}`, `{"event":"partial","file_name":…,"partial_base64":…}` or
  *   `{"event":"error","error":{…}}`.
  * - `GET /v1/health`: `{status: "ok", version, running, models_loaded, model_loads}`; no token
  *   needed (for load balancers and orchestrators' probes).
- * - `GET /v1/datasets`: the datasets clipbench knows by name (src/hub/registry.ts).
+ * - `GET /v1/datasets`: the datasets clipbench knows by name (src/dataset/registry.ts).
  *
  * Security:
  *
@@ -59,14 +59,14 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { completePlan, type EvalPlan } from "../config.ts";
+import { completePlan, type EvalPlan } from "../run/config.ts";
 import { ClipbenchError, DatasetError, ModelError, UsageError } from "../errors.ts";
-import { type DatasetOutcome, evaluateDataset, modelLoadOptions } from "../evaluate.ts";
+import { type DatasetOutcome, evaluateDataset, modelLoadOptions } from "../run/evaluate.ts";
 import type { HubName } from "../hub/hub_settings.ts";
-import { REGISTERED_DATASETS } from "../hub/registry.ts";
-import { encodePartial, partialFileName } from "../partial/partial_file.ts";
-import type { TaskName } from "../result.ts";
-import type { EvaluationProgress } from "../sample_tally.ts";
+import { REGISTERED_DATASETS } from "../dataset/registry.ts";
+import { encodePartial, partialFileName } from "../results/partial/partial_file.ts";
+import type { TaskName } from "../results/result.ts";
+import type { EvaluationProgress } from "../run/sample_tally.ts";
 import { ModelCache } from "./model_cache.ts";
 import { PathRedactor } from "./redact.ts";
 import { type EvaluationRequest, parseEvaluationRequest } from "./request.ts";
@@ -79,9 +79,9 @@ import {
   resolveModelSource,
   type SourcePolicy,
 } from "./sources.ts";
-import { concatBytes } from "../bytes.ts";
-import { openWebDataset, type WebDataset } from "../dataset.ts";
-import type { ZeroShotTemplates } from "../prompt_files.ts";
+import { concatBytes } from "../io/bytes.ts";
+import { openWebDataset, type WebDataset } from "../dataset/wds.ts";
+import type { ZeroShotTemplates } from "../dataset/prompts.ts";
 
 /** The version the health check reports. */
 export const SERVICE_VERSION = "0.1.0";

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { ClipModel, type LoadModelOptions } from "../model.ts";
-import { canonicalJson } from "../partial/fingerprint.ts";
+import { ClipModel, type LoadModelOptions } from "../model/model.ts";
+import { canonicalJson } from "../results/partial/fingerprint.ts";
 
 /** Options of {@linkcode ModelCache}. */
 export interface ModelCacheOptions {

@@ -43,11 +43,11 @@ import {
   expectString,
   parseShardValue,
   parseTaskChoice,
-} from "../config.ts";
+} from "../run/config.ts";
 import { UsageError } from "../errors.ts";
 import { type HubName, parseHubName } from "../hub/hub_settings.ts";
-import { MODEL_DTYPES, type ModelDtype } from "../model_files.ts";
-import type { ZeroShotTemplates } from "../prompt_files.ts";
+import { MODEL_DTYPES, type ModelDtype } from "../model/files.ts";
+import type { ZeroShotTemplates } from "../dataset/prompts.ts";
 import { RequestError } from "./request_error.ts";
 
 /** A validated `POST /v1/evaluate` body. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ZeroShotTemplates } from "../prompt_files.ts";
+import type { ZeroShotTemplates } from "../dataset/prompts.ts";
 import { RequestError } from "./request_error.ts";
 
 /** The limits of {@linkcode checkPromptLimits} and the largest `batch_size`. */

@@ -30,7 +30,7 @@ import { SILENT_PROGRESS } from "../hub/download_progress.ts";
 import { isRepoId } from "../hub/hub_repository.ts";
 import type { HubName } from "../hub/hub_settings.ts";
 import { resolveModel } from "../hub/resolve_model.ts";
-import type { ModelDtype } from "../model_files.ts";
+import type { ModelDtype } from "../model/files.ts";
 import { RequestError } from "./request_error.ts";
 
 /** The allow-list. */

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { KIT_DIR, kitTest } from "../_kit.ts";
-import { openWebDataset } from "../../src/dataset.ts";
+import { openWebDataset } from "../../src/dataset/wds.ts";
 import { decodeImage } from "../../src/image/decode.ts";
-import { ClipModel } from "../../src/model.ts";
-import { parseNpy } from "../../src/npy.ts";
-import { imageField } from "../../src/webdataset.ts";
+import { ClipModel } from "../../src/model/model.ts";
+import { parseNpy } from "../../src/io/npy.ts";
+import { imageField } from "../../src/dataset/webdataset.ts";
 
 const MODEL = `${KIT_DIR}/models/tiny-clip-fashion`;
 

@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { KIT_DIR, kitTest } from "../_kit.ts";
-import { openWebDataset } from "../../src/dataset.ts";
+import { openWebDataset } from "../../src/dataset/wds.ts";
 import { decodeImage } from "../../src/image/decode.ts";
-import { ClipModel } from "../../src/model.ts";
-import { imageField } from "../../src/webdataset.ts";
+import { ClipModel } from "../../src/model/model.ts";
+import { imageField } from "../../src/dataset/webdataset.ts";
 import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval.ts";
 
 const MODEL = `${KIT_DIR}/models/tiny-clip-fashion`;

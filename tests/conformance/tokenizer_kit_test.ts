@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { KIT_DIR, kitTest } from "../_kit.ts";
-import { loadTokenizerFiles, TextTokenizer } from "../../src/tokenizer.ts";
+import { loadTokenizerFiles, TextTokenizer } from "../../src/model/tokenizer.ts";
 
 interface Row {
   text: string;

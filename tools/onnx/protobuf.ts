@@ -12,7 +12,7 @@
  * @module
  */
 
-import { concatBytes } from "../../src/bytes.ts";
+import { concatBytes } from "../../src/io/bytes.ts";
 
 const utf8 = new TextEncoder();
 

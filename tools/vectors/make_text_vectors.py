@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference vectors for src/text/: Python's html.unescape on tricky inputs.
+"""Reference vectors for src/model/text/: Python's html.unescape on tricky inputs.
 
 Writes tests/data/text/html_unescape.json. Rerun from the project root:
     /usr/bin/python3 tools/vectors/make_text_vectors.py

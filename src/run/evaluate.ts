@@ -1,0 +1,453 @@
+/**
+ * Running an {@linkcode EvalPlan}: every model × dataset pair in turn, each opened, evaluated
+ * with its task and written to `<output_dir>/<model>/<dataset>_<task>.json`. A failing pair is
+ * reported and the others still run; the caller decides the exit status from `failures`.
+ *
+ * With `plan.shard` each pair evaluates only its shard and writes a partial result,
+ * `<output_dir>/<model>/<dataset>_<task>.shard-<i>-of-<n>.partial` (src/results/partial/partial_file.ts),
+ * with a fingerprint of everything its numbers depend on; src/results/partial/merge.ts makes the result.
+ *
+ * {@linkcode evaluateDataset} evaluates one dataset with a model already loaded (the HTTP
+ * handler's path, src/server/handler.ts).
+ *
+ * @module
+ */
+
+import { basename, resolve } from "node:path";
+import type { EvalPlan, ModelSpec } from "./config.ts";
+import { type DownloadProgress, DownloadProgressReporter } from "../hub/download_progress.ts";
+import { resolveDataset } from "../hub/resolve_dataset.ts";
+import { resolveModel } from "../hub/resolve_model.ts";
+import { openWebDataset, type WebDataset } from "../dataset/wds.ts";
+import { ClipbenchError, UsageError } from "../errors.ts";
+import { ClipModel, type LoadModelOptions } from "../model/model.ts";
+import { ProgressReporter } from "./progress.ts";
+import { resultPath, type TaskName, type TaskResult, writeResult } from "../results/result.ts";
+import {
+  evaluateZeroShotClassification,
+  evaluateZeroShotClassificationShard,
+  type EvaluationProgress,
+} from "../../tasks/zeroshot_classification.ts";
+import {
+  evaluateZeroShotRetrieval,
+  evaluateZeroShotRetrievalShard,
+} from "../../tasks/zeroshot_retrieval.ts";
+import { defaultCacheDir } from "../classifier_cache.ts";
+import { modelFingerprint, type PartialFingerprint } from "../results/partial/fingerprint.ts";
+import { partialPath, type PartialResult, writePartial } from "../results/partial/partial_file.ts";
+import type { ShardOutcome } from "../results/partial/shard_outcome.ts";
+import { CUSTOM_QUERIES_FILE, type CustomDataset, openCustomDataset } from "../dataset/custom.ts";
+import {
+  type PromptFile,
+  promptOverridesFor,
+  readClassnamesFile,
+  readTemplatesFile,
+  type ZeroShotTemplates,
+} from "../dataset/prompts.ts";
+import { pathExists } from "../io/path_exists.ts";
+
+/** evalscope's name for a folder of `image_queries.jsonl` (retrieval). */
+export const CUSTOM_DATASET = "custom";
+
+/** Datasets that CLIP_benchmark and evalscope evaluate as image–text retrieval. */
+export const RETRIEVAL_DATASETS: ReadonlySet<string> = new Set([
+  "custom",
+  "muge",
+  "flickr30k",
+  "flickr8k",
+  "mscoco_captions",
+  "mscoco_captions2017",
+  "multilingual_mscoco_captions",
+  "flickr30k-200",
+  "crossmodal3600",
+  "xtd200",
+]);
+
+/** A model × dataset pair that failed, and why. */
+export interface EvaluationFailure {
+  /** Model folder. */
+  readonly model: string;
+  /** Dataset name. */
+  readonly dataset: string;
+  /** The error. */
+  readonly error: unknown;
+}
+
+/** Hooks for {@linkcode runEvaluations}. */
+export interface RunHooks {
+  /** Informational messages (default: stderr unless quiet). */
+  readonly log?: (message: string) => void;
+  /** Whether stderr is a terminal (progress bar) — default: asks Deno. */
+  readonly interactive?: boolean;
+  /** Stops the run. */
+  readonly signal?: AbortSignal;
+  /** Called as samples are read (besides the progress shown on stderr). */
+  readonly onProgress?: (progress: EvaluationProgress) => void;
+}
+
+/** What one model × dataset evaluation produced: a result, or (for a shard) a partial result. */
+export type DatasetOutcome =
+  | { readonly kind: "result"; readonly result: TaskResult }
+  | { readonly kind: "partial"; readonly partial: PartialResult };
+
+/** The dataset location for one dataset name: `{dataset}` in the root replaced by the name. */
+export function datasetLocation(plan: EvalPlan, dataset: string): string | undefined {
+  return plan.datasetRoot?.replaceAll("{dataset}", dataset);
+}
+
+/**
+ * The name a model's results are filed under, as evalscope names them: the last part of a hub
+ * id, or the base name of a local folder.
+ */
+export function modelResultName(id: string): string {
+  try {
+    if (Deno.statSync(id).isDirectory) return basename(resolve(id));
+  } catch {
+    // Not a local folder: a hub id.
+  }
+  return id.replace(/[\\/]+$/, "").split("/").pop() ?? id;
+}
+
+/**
+ * The task for a dataset: the plan's explicit choice, else by `dataset_type.txt`, else by name
+ * (evalscope's list of retrieval datasets), else zero-shot classification.
+ */
+export function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): TaskName {
+  if (plan.task !== "auto") return plan.task;
+  if (dataset.type === "retrieval") return "zeroshot_retrieval";
+  if (dataset.type === "multilabel") return "zeroshot_classification";
+  // No dataset_type.txt: evalscope decides by name.
+  if (!dataset.typeDeclared && RETRIEVAL_DATASETS.has(name)) return "zeroshot_retrieval";
+  return "zeroshot_classification";
+}
+
+/**
+ * Evaluates every model on every dataset of the plan (each pair's shard, with `plan.shard`).
+ *
+ * @returns the results written (for a sharded plan: none), the partial files written, and the
+ * pairs that failed.
+ */
+export async function runEvaluations(
+  plan: EvalPlan,
+  hooks: RunHooks = {},
+): Promise<{ results: TaskResult[]; partials: string[]; failures: EvaluationFailure[] }> {
+  const log = hooks.log ?? ((message: string) => plan.quiet || console.error(message));
+  const interactive = hooks.interactive ?? Deno.stderr.isTerminal();
+  const results: TaskResult[] = [];
+  const partials: string[] = [];
+  const failures: EvaluationFailure[] = [];
+  const prompts = await readPromptFiles(plan);
+  const progress = new DownloadProgressReporter({ interactive, quiet: plan.quiet });
+  for (const spec of plan.models) {
+    const modelName = modelResultName(spec.id);
+    // Loaded on the first dataset that is not skipped; a load failure fails the model's rest.
+    let model: ClipModel | undefined;
+    let loadError: unknown;
+    try {
+      for (const datasetName of plan.datasets) {
+        const fail = (error: unknown) => {
+          failures.push({ model: spec.id, dataset: datasetName, error });
+          log(`error: ${modelName} / ${datasetName}: ${(error as Error).message}`);
+        };
+        if (loadError !== undefined) {
+          fail(loadError);
+          continue;
+        }
+        try {
+          // The metadata decides the task, hence the result file --skip-existing looks for.
+          const opened = await openDataset(plan, datasetName, { signal: hooks.signal, progress });
+          const existing = plan.shard
+            ? partialPath(plan.outputDir, modelName, datasetName, opened.task, plan.shard)
+            : resultPath(plan.outputDir, modelName, datasetName, opened.task);
+          if (plan.skipExisting && await pathExists(existing)) {
+            log(`skip ${modelName} / ${datasetName}: ${existing} exists`);
+            continue;
+          }
+          try {
+            model ??= await ClipModel.load(
+              await modelFolder(plan, spec, progress, hooks.signal),
+              modelLoadOptions(plan),
+            );
+          } catch (error) {
+            loadError = error;
+            throw error;
+          }
+          const outcome = await evaluateOpened(
+            plan,
+            model,
+            modelName,
+            datasetName,
+            opened,
+            prompts,
+            {
+              log,
+              interactive,
+              signal: hooks.signal,
+              onProgress: hooks.onProgress,
+            },
+          );
+          if (outcome.kind === "partial") {
+            log(`wrote ${await writePartial(existing, outcome.partial)}`);
+            partials.push(existing);
+          } else {
+            log(`wrote ${await writeResult(plan.outputDir, outcome.result)}`);
+            results.push(outcome.result);
+          }
+        } catch (error) {
+          if (!(error instanceof ClipbenchError)) throw error;
+          fail(error);
+        }
+      }
+    } finally {
+      await model?.release();
+    }
+  }
+  return { results, partials, failures };
+}
+
+/** The options {@linkcode ClipModel.load} gets from a plan. */
+export function modelLoadOptions(plan: EvalPlan): LoadModelOptions {
+  return {
+    threads: plan.threads,
+    graphOptimizationLevel: plan.graphOptimizationLevel,
+    memoryArena: plan.memoryArena,
+    executionProvider: plan.device,
+    dtype: plan.dtype,
+    preprocess: plan.preprocess,
+    cropRounding: plan.cropRounding,
+    textCleaning: plan.textCleaning,
+  };
+}
+
+/**
+ * Evaluates one dataset of a plan with a loaded model: opens it, runs its task (or the plan's
+ * shard of it) and returns the result (or the partial result); nothing is written.
+ *
+ * @param modelName The name the result is filed under.
+ * @param prompts Class-name and template overrides (default: the plan's files, read now).
+ */
+export async function evaluateDataset(
+  plan: EvalPlan,
+  model: ClipModel,
+  modelName: string,
+  datasetName: string,
+  hooks: RunHooks & { readonly prompts?: PromptFiles } = {},
+): Promise<DatasetOutcome> {
+  const log = hooks.log ?? ((message: string) => plan.quiet || console.error(message));
+  const interactive = hooks.interactive ?? false;
+  const opened = await openDataset(plan, datasetName, {
+    signal: hooks.signal,
+    progress: new DownloadProgressReporter({ interactive, quiet: plan.quiet }),
+  });
+  return await evaluateOpened(
+    plan,
+    model,
+    modelName,
+    datasetName,
+    opened,
+    hooks.prompts ?? await readPromptFiles(plan),
+    { log, interactive, signal: hooks.signal, onProgress: hooks.onProgress },
+  );
+}
+
+/** Class-name and template overrides, read once per run and handed to every classification. */
+export interface PromptFiles {
+  /** Class names replacing each dataset's. */
+  readonly classnames?: PromptFile<readonly string[]>;
+  /** Templates replacing each dataset's. */
+  readonly templates?: PromptFile<ZeroShotTemplates>;
+}
+
+async function readPromptFiles(plan: EvalPlan): Promise<PromptFiles> {
+  return {
+    classnames: plan.classnamesFile ? await readClassnamesFile(plan.classnamesFile) : undefined,
+    templates: plan.templatesFile ? await readTemplatesFile(plan.templatesFile) : undefined,
+  };
+}
+
+/** An opened dataset and the task it will be evaluated with. */
+type OpenedDataset =
+  | { task: "zeroshot_retrieval"; dataset: WebDataset | CustomDataset; location: string }
+  | { task: "zeroshot_classification"; dataset: WebDataset; location: string };
+
+/** Opens a dataset: evalscope's `custom` folder, else a WebDataset. */
+async function openDataset(
+  plan: EvalPlan,
+  datasetName: string,
+  hooks: { signal?: AbortSignal; progress: DownloadProgress },
+): Promise<OpenedDataset> {
+  const { signal } = hooks;
+  const root = datasetLocation(plan, datasetName);
+  if (datasetName === CUSTOM_DATASET) {
+    if (root === undefined) {
+      throw new UsageError(
+        `the custom dataset needs --dataset-root: the folder holding ${CUSTOM_QUERIES_FILE}`,
+      );
+    }
+    if (plan.task === "zeroshot_classification") {
+      throw new UsageError(`the custom dataset (${CUSTOM_QUERIES_FILE}) is a retrieval dataset`);
+    }
+    return {
+      dataset: await openCustomDataset(root, { boundary: plan.datasetBoundary, signal }),
+      task: "zeroshot_retrieval",
+      location: root,
+    };
+  }
+  let dataset: WebDataset;
+  let location: string;
+  if (root !== undefined) {
+    dataset = await openWebDataset(root, {
+      split: plan.split,
+      signal,
+      boundary: plan.datasetBoundary,
+    });
+    location = root;
+  } else {
+    const resolved = await resolveDataset(datasetName, {
+      hub: plan.hub,
+      endpoint: plan.endpoint,
+      offline: plan.offline,
+      cacheDir: plan.cacheDir,
+      split: plan.split,
+      progress: hooks.progress,
+      signal,
+    });
+    dataset = await openWebDataset(resolved.location, { split: resolved.split, signal });
+    location = `${resolved.repository.label} (${resolved.mode})`;
+  }
+  return { dataset, task: chooseTask(plan, datasetName, dataset), location } as OpenedDataset;
+}
+
+/** The local folder of a model: the folder itself, or the hub snapshot it resolves to. */
+async function modelFolder(
+  plan: EvalPlan,
+  spec: ModelSpec,
+  progress: DownloadProgress,
+  signal?: AbortSignal,
+): Promise<string> {
+  const resolved = await resolveModel(spec.id, {
+    hub: spec.hub ?? plan.hub,
+    revision: spec.revision ?? plan.revision,
+    endpoint: plan.endpoint,
+    offline: plan.offline,
+    dtype: plan.dtype,
+    progress,
+    signal,
+  });
+  return resolved.dir;
+}
+
+async function evaluateOpened(
+  plan: EvalPlan,
+  model: ClipModel,
+  modelName: string,
+  datasetName: string,
+  opened: OpenedDataset,
+  prompts: PromptFiles,
+  hooks: {
+    log: (message: string) => void;
+    interactive: boolean;
+    signal?: AbortSignal;
+    onProgress?: (progress: EvaluationProgress) => void;
+  },
+): Promise<DatasetOutcome> {
+  const { log, interactive, signal, onProgress } = hooks;
+  const { task, location } = opened;
+  log(
+    `${model.name} / ${datasetName}: ${task} over ${opened.dataset.nshards} shard(s) of ${location}` +
+      (plan.limit !== undefined ? `, first ${plan.limit} samples` : "") +
+      (plan.shard !== undefined ? `, shard ${plan.shard.index}/${plan.shard.count}` : ""),
+  );
+  const progress = new ProgressReporter(`${model.name} / ${datasetName}`, {
+    interactive,
+    quiet: plan.quiet,
+  });
+  const common = {
+    datasetName,
+    batchSize: plan.batchSize,
+    limit: plan.limit,
+    maxSkippedFraction: plan.maxSkippedFraction,
+    numWorkers: plan.numWorkers,
+    inferenceWorker: plan.inferenceWorker,
+    onProgress: (p: EvaluationProgress) => {
+      progress.update(p);
+      onProgress?.(p);
+    },
+    signal,
+  };
+  try {
+    if (opened.task === "zeroshot_retrieval") {
+      const options = { ...common, recallK: plan.recallK };
+      if (plan.shard === undefined) {
+        const result = await evaluateZeroShotRetrieval(model, opened.dataset, options);
+        // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
+        return { kind: "result", result: { ...result, model: modelName } };
+      }
+      const outcome = await evaluateZeroShotRetrievalShard(
+        model,
+        opened.dataset,
+        options,
+        plan.shard,
+      );
+      return {
+        kind: "partial",
+        partial: await partialResult(plan, model, modelName, opened, outcome),
+      };
+    }
+    const options = {
+      ...common,
+      ...promptOverridesFor(datasetName, prompts),
+      dumpClassnames: plan.dumpClassnames,
+      dumpTemplates: plan.dumpTemplates,
+      cacheDir: plan.cacheDir,
+      noCache: plan.noCache,
+    };
+    if (plan.shard === undefined) {
+      const result = await evaluateZeroShotClassification(model, opened.dataset, options);
+      return { kind: "result", result: { ...result, model: modelName } };
+    }
+    const outcome = await evaluateZeroShotClassificationShard(
+      model,
+      opened.dataset,
+      options,
+      plan.shard,
+    );
+    return {
+      kind: "partial",
+      partial: await partialResult(plan, model, modelName, opened, outcome),
+    };
+  } finally {
+    progress.finish();
+  }
+}
+
+/** A shard's outcome with its fingerprint (src/results/partial/fingerprint.ts) and model name. */
+async function partialResult(
+  plan: EvalPlan,
+  model: ClipModel,
+  modelName: string,
+  opened: OpenedDataset,
+  outcome: ShardOutcome,
+): Promise<PartialResult> {
+  const dataset = opened.dataset;
+  const fingerprint: PartialFingerprint = {
+    model: await modelFingerprint(model, plan.cacheDir ?? defaultCacheDir()),
+    dataset: {
+      name: outcome.resultFields.dataset,
+      split: plan.split,
+      task: opened.task,
+      type: dataset.type,
+      nshards: dataset.nshards,
+    },
+    task: outcome.taskFingerprint,
+    options: {
+      batch_size: plan.batchSize,
+      max_skipped: plan.maxSkippedFraction,
+      limit: plan.limit ?? null,
+    },
+  };
+  return {
+    fingerprint,
+    outcome: { ...outcome, resultFields: { ...outcome.resultFields, model: modelName } },
+  };
+}
