@@ -1,0 +1,260 @@
+/**
+ * decodeImage against Pillow 9.4's `Image.open(f).convert("RGB")`, using the vectors written
+ * by tools/vectors/make_decode_vectors.py into tests/data/decode/.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { decodeImage } from "../../src/image/decode.ts";
+import { invertedCmykToRgb } from "../../src/image/pil_convert.ts";
+import { ImageDecodeError } from "../../src/errors.ts";
+
+const DATA = new URL("../data/decode/", import.meta.url);
+
+interface ImageVector {
+  name: string;
+  file: string;
+  format: string;
+  width: number;
+  height: number;
+  pilMode: string;
+  rgb: string;
+  /**
+   * Pillow's output with libjpeg-turbo's SIMD code disabled, where it differs (corrupt data
+   * with out-of-range DCT coefficients): the WebAssembly build runs the C code.
+   */
+  rgbWithoutSimd?: string;
+  note: string;
+}
+
+interface ErrorVector {
+  name: string;
+  file: string;
+  format: string;
+  pilError: string;
+  note: string;
+}
+
+interface Truncation {
+  source: string;
+  cuts: { length: number; pil: "ok" | "error"; pilError?: string }[];
+}
+
+interface Manifest {
+  cmykTable: string;
+  images: ImageVector[];
+  errors: ErrorVector[];
+  truncations: Truncation[];
+}
+
+/**
+ * Vectors Pillow decodes that this decoder refuses on purpose, with the reason. They must
+ * fail with an ImageDecodeError (if one starts to decode, this list is out of date).
+ */
+const KNOWN_UNSUPPORTED: Readonly<Record<string, string>> = {
+  jpeg_arithmetic_37x29:
+    "arithmetic-coded JPEG: the libjpeg-turbo WebAssembly build has no arithmetic decoder",
+};
+
+/** Bytes each format's signature check looks at. */
+const SIGNATURE_LENGTH: Readonly<Record<string, number>> = { png: 8, jpeg: 3, gif: 6, webp: 16 };
+
+const manifest: Manifest = JSON.parse(
+  await Deno.readTextFile(new URL("manifest.json", DATA)),
+);
+
+function read(file: string): Promise<Uint8Array> {
+  return Deno.readFile(new URL(file, DATA));
+}
+
+async function expected(vector: ImageVector, file = vector.rgb): Promise<Uint8Array> {
+  return new Uint8Array(gunzipSync(await read(file)));
+}
+
+/** Max absolute difference and count of differing bytes. */
+function compare(actual: Uint8Array, reference: Uint8Array): { maxAbs: number; differing: number } {
+  let maxAbs = 0;
+  let differing = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const d = Math.abs(actual[i] - reference[i]);
+    if (d !== 0) differing++;
+    if (d > maxAbs) maxAbs = d;
+  }
+  return { maxAbs, differing };
+}
+
+async function assertDecodeError(
+  bytes: Uint8Array,
+  name: string,
+  format: string,
+): Promise<ImageDecodeError> {
+  try {
+    const image = await decodeImage(bytes, name);
+    assert.fail(`${name}: decoded to ${image.width}×${image.height}, expected ImageDecodeError`);
+  } catch (error) {
+    if (!(error instanceof ImageDecodeError)) throw error;
+    assert.equal(error.format, format, `${name}: ${error.message}`);
+    return error;
+  }
+}
+
+for (const format of ["png", "jpeg", "gif", "webp"]) {
+  const vectors = manifest.images.filter((v) => v.format === format);
+  Deno.test(`decodeImage matches Pillow byte for byte on ${vectors.length} ${format} vectors`, async (t) => {
+    assert.ok(vectors.length > 0);
+    for (const vector of vectors) {
+      const bytes = await read(vector.file);
+      if (vector.name in KNOWN_UNSUPPORTED) {
+        await assertDecodeError(bytes, vector.name, format);
+        continue;
+      }
+      await t.step(vector.name, async () => {
+        const image = await decodeImage(bytes, vector.file);
+        assert.equal(image.width, vector.width);
+        assert.equal(image.height, vector.height);
+        assert.equal(image.data.length, vector.width * vector.height * 3);
+        const reference = await expected(vector, vector.rgbWithoutSimd ?? vector.rgb);
+        const { maxAbs, differing } = compare(image.data, reference);
+        assert.equal(
+          differing,
+          0,
+          `${vector.name} (${vector.note}): ${differing} bytes differ, max |diff| ${maxAbs}`,
+        );
+        if (vector.rgbWithoutSimd) {
+          // Against Pillow's default (SIMD) output the difference stays within a few blocks.
+          const simd = compare(image.data, await expected(vector));
+          assert.ok(simd.differing > 0 && simd.differing < reference.length / 100);
+        }
+      });
+    }
+  });
+}
+
+Deno.test("decodeImage refuses every file Pillow refuses", async (t) => {
+  for (const vector of manifest.errors) {
+    await t.step(vector.name, async () => {
+      const error = await assertDecodeError(await read(vector.file), vector.file, vector.format);
+      assert.match(
+        error.message,
+        new RegExp(`"${vector.file}"`),
+        "the name hint is in the message",
+      );
+      if (vector.pilError.startsWith("DecompressionBombError")) {
+        // Refused from the header, before any pixel memory is allocated.
+        assert.match(error.message, /exceeds Pillow's limit of 178956970 pixels/);
+      }
+    });
+  }
+});
+
+Deno.test("decodeImage agrees with Pillow on truncated files", async (t) => {
+  for (const { source, cuts } of manifest.truncations) {
+    const vector = manifest.images.find((v) => v.name === source)!;
+    const bytes = await read(vector.file);
+    const reference = await expected(vector);
+    for (const cut of cuts) {
+      await t.step(`${source} cut to ${cut.length} of ${bytes.length} bytes`, async () => {
+        const head = bytes.slice(0, cut.length);
+        if (cut.pil === "error") {
+          // A cut inside the signature leaves bytes that no format claims.
+          const format = cut.length >= SIGNATURE_LENGTH[vector.format] ? vector.format : "unknown";
+          await assertDecodeError(head, source, format);
+        } else {
+          const image = await decodeImage(head, source);
+          assert.deepEqual(image.data, reference);
+        }
+      });
+    }
+  }
+});
+
+Deno.test("decodeImage refuses empty and unrecognised input as format 'unknown'", async () => {
+  await assertDecodeError(new Uint8Array(0), "empty", "unknown");
+  const garbage = new Uint8Array(4096);
+  let state = 12345;
+  for (let i = 0; i < garbage.length; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    garbage[i] = state >>> 24;
+  }
+  const error = await assertDecodeError(garbage, "jpg", "unknown");
+  assert.match(error.message, /"jpg"/);
+  // The name hint does not choose the format: a PNG named "x.jpg" is a PNG.
+  const png = manifest.images.find((v) => v.name === "png_rgb8_31x17")!;
+  const image = await decodeImage(await read(png.file), "x.jpg");
+  assert.deepEqual(image.data, await expected(png));
+});
+
+Deno.test("decodeImage survives random corruption of every format without hanging", async () => {
+  // Flip bytes at pseudo-random positions: each result must be an image or an ImageDecodeError.
+  let state = 987654321;
+  const random = () => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  for (
+    const name of [
+      "png_adam7_rgb8_33x19",
+      "jpeg_progressive_420_61x43",
+      "gif_pil_64x48",
+      "webp_lossy_120x90",
+      "webp_lossless_33x65",
+      "jpeg_cmyk_40x30",
+    ]
+  ) {
+    const vector = manifest.images.find((v) => v.name === name)!;
+    const original = await read(vector.file);
+    for (let trial = 0; trial < 40; trial++) {
+      const bytes = original.slice();
+      const flips = 1 + Math.floor(random() * 4);
+      for (let f = 0; f < flips; f++) {
+        const at = 16 + Math.floor(random() * (bytes.length - 16));
+        bytes[at] = Math.floor(random() * 256);
+      }
+      try {
+        const image = await decodeImage(bytes, name);
+        assert.equal(image.data.length, image.width * image.height * 3);
+      } catch (error) {
+        if (!(error instanceof ImageDecodeError)) throw error;
+      }
+    }
+  }
+});
+
+Deno.test("JPEG decoding recovers after libjpeg errors", async () => {
+  const arithmetic = manifest.images.find((v) => v.name === "jpeg_arithmetic_37x29")!;
+  const good = manifest.images.find((v) => v.name === "jpeg_422_33x65")!;
+  const goodBytes = await read(good.file);
+  const reference = await expected(good);
+  for (let i = 0; i < 3; i++) {
+    const error = await assertDecodeError(await read(arithmetic.file), "a", "jpeg");
+    assert.match(error.message, /arithmetic/);
+    assert.deepEqual((await decodeImage(goodBytes)).data, reference);
+  }
+});
+
+Deno.test("a JPEG lacking its tables fails even right after another JPEG", async () => {
+  // libjpeg keeps tables in a reused decompressor; Pillow starts afresh for every image.
+  const good = manifest.images.find((v) => v.name === "jpeg_420_64x48")!;
+  const noTables = manifest.errors.find((v) => v.name === "jpeg_err_missing_dqt")!;
+  await decodeImage(await read(good.file));
+  const error = await assertDecodeError(await read(noTables.file), "x", "jpeg");
+  assert.match(error.message, /Quantization table 0x00 was not defined/);
+});
+
+Deno.test("invertedCmykToRgb reproduces Pillow's CMYK to RGB for every (C, K)", async () => {
+  // The table holds Pillow's red output for C along x and K along y (M = Y = 0).
+  const table = new Uint8Array(gunzipSync(await read(manifest.cmykTable)));
+  const raw = new Uint8Array(256 * 256 * 4);
+  for (let k = 0; k < 256; k++) {
+    for (let c = 0; c < 256; c++) {
+      // libjpeg hands over Adobe-inverted values.
+      raw.set([255 - c, 255, 255, 255 - k], (k * 256 + c) * 4);
+    }
+  }
+  const rgb = invertedCmykToRgb(raw, 256 * 256);
+  for (let i = 0; i < 256 * 256; i++) {
+    if (rgb[i * 3] !== table[i]) {
+      assert.fail(`C=${i % 256} K=${i >> 8}: ${rgb[i * 3]}, Pillow ${table[i]}`);
+    }
+    assert.equal(rgb[i * 3 + 1], 255 - (i >> 8), "M = 0 gives 255 - K");
+  }
+});
