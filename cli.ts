@@ -43,8 +43,8 @@ import { mergePartialFiles } from "./src/results/partial/merge.ts";
 import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
 import type { HubName } from "./src/hub/hub_settings.ts";
 
-/** clipbench's version. */
-export const VERSION = "0.1.0";
+import { VERSION } from "./src/version.ts";
+export { VERSION };
 
 const MAIN_HELP = `clipbench ${VERSION} — zero-shot benchmarks of CLIP-style ONNX models
 

@@ -84,8 +84,8 @@ export {
   type CachedClassifier,
   type ClassifierCacheOptions,
   type ClassifierWeights,
-  defaultCacheDir,
-} from "./src/classifier_cache.ts";
+} from "./tasks/zeroshot_classification/classifier_cache.ts";
+export { defaultCacheDir } from "./src/io/cache_dir.ts";
 export {
   type ImageBatch,
   imageBatches,
@@ -272,7 +272,7 @@ export {
   zeroShotClassificationResult,
   zeroShotClassifier,
   type ZeroShotClassifierOptions,
-} from "./tasks/zeroshot_classification.ts";
+} from "./tasks/zeroshot_classification/mod.ts";
 export {
   DEFAULT_RECALL_K,
   evaluateZeroShotRetrieval,

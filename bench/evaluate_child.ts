@@ -23,7 +23,7 @@ import { ClipModel } from "../src/model/model.ts";
 import {
   evaluateZeroShotClassification,
   type ZeroShotClassificationOptions,
-} from "../tasks/zeroshot_classification.ts";
+} from "../tasks/zeroshot_classification/mod.ts";
 
 /** What the child evaluates. */
 export interface ChildRequest {

@@ -14,7 +14,7 @@ import type { ClipModel } from "../src/model/model.ts";
 import {
   evaluateZeroShotClassification,
   type ZeroShotClassificationOptions,
-} from "../tasks/zeroshot_classification.ts";
+} from "../tasks/zeroshot_classification/mod.ts";
 
 /** Task options passed through (everything but the name, the limit and the progress hook). */
 export type EndToEndOptions = Omit<

@@ -16,7 +16,7 @@ import {
   buildZeroShotClassifier,
   classPrompts,
   zeroShotClassifier,
-} from "../tasks/zeroshot_classification.ts";
+} from "../tasks/zeroshot_classification/mod.ts";
 
 /** What {@linkcode measureText} measured. */
 export interface TextMeasure {

@@ -24,7 +24,6 @@
 
 import { join } from "node:path";
 import { type Dim, type ElementType, GraphBuilder, saveModel } from "../tools/onnx/builder.ts";
-import { toFloat16Bits } from "../src/model/onnx_float16.ts";
 
 /** Sizes shared by the fixture graphs. */
 export const HIDDEN = 8;
@@ -138,7 +137,12 @@ function floatWeights(
   values: Float32Array,
   type: "float32" | "float16",
 ): string {
-  return graph.initializer(name, type, dims, type === "float16" ? toFloat16Bits(values) : values);
+  return graph.initializer(
+    name,
+    type,
+    dims,
+    type === "float16" ? new Uint16Array(new Float16Array(values).buffer) : values,
+  );
 }
 
 function int64Constant(graph: GraphBuilder, name: string, values: readonly number[]): string {

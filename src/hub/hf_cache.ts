@@ -21,6 +21,7 @@
 import { dirname, join, relative } from "node:path";
 import type { RepoKind } from "./hub_settings.ts";
 import { repoPathSegments } from "./repo_path.ts";
+import { writeFileAtomically } from "../io/atomic_write.ts";
 
 /** Whether a revision is a full commit hash. */
 export function isCommitHash(revision: string): boolean {
@@ -93,11 +94,7 @@ export class HuggingFaceCache {
   async writeRef(revision: string, commit: string): Promise<void> {
     if (revision === commit) return;
     if ((await this.readRef(revision)) === commit) return;
-    const path = this.#refPath(revision);
-    await Deno.mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temporary, commit);
-    await Deno.rename(temporary, path);
+    await writeFileAtomically(this.#refPath(revision), commit);
   }
 
   #refPath(revision: string): string {

@@ -25,6 +25,7 @@ import { dirname, join } from "node:path";
 import { acquireFileLock } from "./file_lock.ts";
 import { repoPathSegments } from "./repo_path.ts";
 import { type CacheIndexEntry, readCacheIndex, writeCacheIndex } from "./pickle_index.ts";
+import { writeFileAtomically } from "../io/atomic_write.ts";
 
 /** The SDK's index file name. */
 export const INDEX_FILE = ".msc";
@@ -130,9 +131,7 @@ export class ModelScopeCache {
       }
       entries = entries.filter((existing) => existing.Path !== entry.Path);
       entries.push(entry);
-      const temporary = `${indexPath}.${crypto.randomUUID()}.tmp`;
-      await Deno.writeFile(temporary, writeCacheIndex(entries));
-      await Deno.rename(temporary, indexPath);
+      await writeFileAtomically(indexPath, writeCacheIndex(entries));
     } finally {
       await lock.release();
     }

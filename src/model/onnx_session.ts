@@ -21,7 +21,6 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import * as ort from "onnxruntime-node";
 import { ModelError } from "../errors.ts";
-import { fromFloat16Bits, toFloat16Bits } from "./onnx_float16.ts";
 
 /** onnxruntime's graph optimisation levels (`graphOptimizationLevel`). */
 export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
@@ -293,7 +292,8 @@ export class GraphSession {
     const type = this.input(name).type;
     if (type === "float32") return new ort.Tensor("float32", values, dims);
     if (type === "float16") {
-      const bits = toFloat16Bits(values);
+      // The runtime's Float16Array rounds to nearest even, as numpy's astype(np.float16) does.
+      const bits = new Uint16Array(new Float16Array(values).buffer);
       const tensor = new ort.Tensor("float16", bits, dims);
       // Keep the Uint16Array for the native binding (see the module note).
       Object.defineProperty(tensor, "data", { value: bits });
@@ -337,7 +337,7 @@ export class GraphSession {
       if (output.type === "float32") {
         data = new Float32Array(raw as Float32Array);
       } else if (output.type === "float16") {
-        data = fromFloat16Bits(new Uint16Array(raw.buffer, raw.byteOffset, raw.length));
+        data = Float32Array.from(new Float16Array(raw.buffer, raw.byteOffset, raw.length));
       } else {
         throw new ModelError(
           `${this.path}: output '${outputName}' is ${output.type}, expected float32 or float16`,

@@ -27,12 +27,12 @@ import {
   evaluateZeroShotClassification,
   evaluateZeroShotClassificationShard,
   type EvaluationProgress,
-} from "../../tasks/zeroshot_classification.ts";
+} from "../../tasks/zeroshot_classification/mod.ts";
 import {
   evaluateZeroShotRetrieval,
   evaluateZeroShotRetrievalShard,
 } from "../../tasks/zeroshot_retrieval.ts";
-import { defaultCacheDir } from "../classifier_cache.ts";
+import { defaultCacheDir } from "../io/cache_dir.ts";
 import { modelFingerprint, type PartialFingerprint } from "../results/partial/fingerprint.ts";
 import { partialPath, type PartialResult, writePartial } from "../results/partial/partial_file.ts";
 import type { ShardOutcome } from "../results/partial/shard_outcome.ts";

@@ -82,9 +82,10 @@ import {
 import { concatBytes } from "../io/bytes.ts";
 import { openWebDataset, type WebDataset } from "../dataset/wds.ts";
 import type { ZeroShotTemplates } from "../dataset/prompts.ts";
+import { VERSION } from "../version.ts";
 
 /** The version the health check reports. */
-export const SERVICE_VERSION = "0.1.0";
+export const SERVICE_VERSION: string = VERSION;
 /** The media type of a partial result file. */
 export const PARTIAL_MEDIA_TYPE = "application/vnd.clipbench.partial";
 /** The media type of a streamed answer. */

@@ -14,7 +14,7 @@ import {
 } from "../../src/pipeline/worker_image_encoder.ts";
 import type { SkippedSample } from "../../src/results/result.ts";
 import { labelField, type Sample } from "../../src/dataset/webdataset.ts";
-import { evaluateZeroShotClassification } from "../../tasks/zeroshot_classification.ts";
+import { evaluateZeroShotClassification } from "../../tasks/zeroshot_classification/mod.ts";
 import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval.ts";
 import { makeTar, readTarMembers } from "../_tar_writer.ts";
 

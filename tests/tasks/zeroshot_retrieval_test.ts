@@ -4,7 +4,7 @@ import { DatasetError, UsageError } from "../../src/errors.ts";
 import { decodeImage } from "../../src/image/decode.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import { imageField, type Sample } from "../../src/dataset/webdataset.ts";
-import type { EvaluationProgress } from "../../tasks/zeroshot_classification.ts";
+import type { EvaluationProgress } from "../../tasks/zeroshot_classification/mod.ts";
 import {
   evaluateZeroShotRetrieval,
   sampleCaptions,

@@ -22,8 +22,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { basename, dirname, join, relative } from "node:path";
-import { fileContentHashes } from "../../classifier_cache.ts";
+import { join, relative } from "node:path";
+import { fileContentHashes, graphFiles } from "../../model/file_hashes.ts";
 import type { ClipModel } from "../../model/model.ts";
 
 /** What a partial's numbers depend on, in four groups (see the module documentation). */
@@ -36,19 +36,6 @@ export interface PartialFingerprint {
   readonly task: Readonly<Record<string, unknown>>;
   /** Run options that change the outcome. */
   readonly options: Readonly<Record<string, unknown>>;
-}
-
-/** The files of a graph: the `.onnx` file and the external-data files beside it. */
-async function graphFiles(graphPath: string): Promise<string[]> {
-  const folder = dirname(graphPath);
-  const name = basename(graphPath);
-  const extra: string[] = [];
-  for await (const entry of Deno.readDir(folder)) {
-    if (entry.isFile && entry.name !== name && entry.name.startsWith(name)) {
-      extra.push(join(folder, entry.name));
-    }
-  }
-  return [graphPath, ...extra.sort()];
 }
 
 async function existing(paths: readonly string[]): Promise<string[]> {

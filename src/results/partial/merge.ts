@@ -51,7 +51,7 @@ import { formatShardSpec } from "../../dataset/sharding/shard_spec.ts";
 import {
   type ClassificationResultFields,
   zeroShotClassificationResult,
-} from "../../../tasks/zeroshot_classification.ts";
+} from "../../../tasks/zeroshot_classification/mod.ts";
 import { zeroShotRetrievalResult } from "../../../tasks/zeroshot_retrieval.ts";
 import { checkPartialConsistency } from "./consistency.ts";
 import { firstDifference } from "./fingerprint.ts";

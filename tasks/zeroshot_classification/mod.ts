@@ -12,7 +12,7 @@
  *    class name (Python `str.format(c=…)` semantics), or the class's own prompts when the templates
  *    map class names to prompts (CuPL-style) — are encoded (each distinct prompt once); the
  *    L2-normalised prompt embeddings are averaged and the mean re-normalised. The classifier is
- *    cached on disk (src/classifier_cache.ts), so a second run on the same prompts skips the text
+ *    cached on disk (tasks/zeroshot_classification/classifier_cache.ts), so a second run on the same prompts skips the text
  *    tower.
  * 3. Each image embedding (L2-normalised) is scored against every class: logits = 100 · cosine.
  * 4. The label kind follows `dataset_type.txt`:
@@ -35,38 +35,41 @@
  */
 
 import { createHash } from "node:crypto";
-import { DatasetError, UsageError } from "../src/errors.ts";
-import { type EvaluationProgress, SampleTally } from "../src/run/sample_tally.ts";
+import { DatasetError, UsageError } from "../../src/errors.ts";
+import { type EvaluationProgress, SampleTally } from "../../src/run/sample_tally.ts";
 import {
   ClassificationAccumulator,
   type ClassificationMetrics,
-} from "../src/metrics/classification.ts";
+} from "../../src/metrics/classification.ts";
 import {
   MultilabelAccumulator,
   type MultilabelMetrics,
   type TorchVectorLanes,
-} from "../src/metrics/multilabel.ts";
+} from "../../src/metrics/multilabel.ts";
 import {
   type CachedClassifier,
   cachedClassifier,
   type ClassifierCacheOptions,
-} from "../src/classifier_cache.ts";
-import type { ClipModel } from "../src/model/model.ts";
-import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
-import { type NpyArray, parseNpy } from "../src/io/npy.ts";
-import type { PromptOverrides, ZeroShotTemplates } from "../src/dataset/prompts.ts";
-import type { SkippedSample, TaskResult } from "../src/results/result.ts";
-import type { ShardMetricState, ShardOutcome } from "../src/results/partial/shard_outcome.ts";
+} from "./classifier_cache.ts";
+import type { ClipModel } from "../../src/model/model.ts";
+import {
+  imageEmbeddingBatches,
+  type PipelineOptions,
+} from "../../src/pipeline/image_embeddings.ts";
+import { type NpyArray, parseNpy } from "../../src/io/npy.ts";
+import type { PromptOverrides, ZeroShotTemplates } from "../../src/dataset/prompts.ts";
+import type { SkippedSample, TaskResult } from "../../src/results/result.ts";
+import type { ShardMetricState, ShardOutcome } from "../../src/results/partial/shard_outcome.ts";
 import {
   evaluationSamples,
   type PositionedSkip,
   PositionList,
   ShardReader,
-} from "../src/dataset/sharding/shard_reading.ts";
-import type { ShardSpec } from "../src/dataset/sharding/shard_spec.ts";
-import { labelField, type Sample } from "../src/dataset/webdataset.ts";
-import type { WebDataset } from "../src/dataset/wds.ts";
-import { joinLocation } from "../src/io/byte_source.ts";
+} from "../../src/dataset/sharding/shard_reading.ts";
+import type { ShardSpec } from "../../src/dataset/sharding/shard_spec.ts";
+import { labelField, type Sample } from "../../src/dataset/webdataset.ts";
+import type { WebDataset } from "../../src/dataset/wds.ts";
+import { joinLocation } from "../../src/io/byte_source.ts";
 
 const CLASSNAMES_FILE = "classnames.txt";
 const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
@@ -74,7 +77,7 @@ const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
 /** The `*_source` value of class names and templates read from the dataset's own files. */
 export const DATASET_SOURCE = "dataset";
 
-export type { EvaluationProgress } from "../src/run/sample_tally.ts";
+export type { EvaluationProgress } from "../../src/run/sample_tally.ts";
 
 /**
  * Options for {@linkcode evaluateZeroShotClassification}. The {@linkcode PromptOverrides} fields
@@ -250,7 +253,7 @@ export interface ZeroShotClassifierOptions extends ClassifierCacheOptions {
 }
 
 /**
- * {@linkcode buildZeroShotClassifier} through the classifier cache (src/classifier_cache.ts): a
+ * {@linkcode buildZeroShotClassifier} through the classifier cache (tasks/zeroshot_classification/classifier_cache.ts): a
  * classifier built before from the same text model, tokenizer, settings and prompts is read
  * from disk and the text tower does not run (`fromCache`); `noCache` always builds it.
  *

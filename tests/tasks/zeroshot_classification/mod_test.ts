@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { openWebDataset, type WebDataset } from "../../src/dataset/wds.ts";
-import { DatasetError } from "../../src/errors.ts";
-import { decodeImage } from "../../src/image/decode.ts";
-import { ClassificationAccumulator } from "../../src/metrics/classification.ts";
-import { MultilabelAccumulator } from "../../src/metrics/multilabel.ts";
-import { ClipModel } from "../../src/model/model.ts";
+import { openWebDataset, type WebDataset } from "../../../src/dataset/wds.ts";
+import { DatasetError } from "../../../src/errors.ts";
+import { decodeImage } from "../../../src/image/decode.ts";
+import { ClassificationAccumulator } from "../../../src/metrics/classification.ts";
+import { MultilabelAccumulator } from "../../../src/metrics/multilabel.ts";
+import { ClipModel } from "../../../src/model/model.ts";
 import {
   promptOverridesFor,
   readClassnamesFile,
   readTemplatesFile,
-} from "../../src/dataset/prompts.ts";
-import { imageField, labelField } from "../../src/dataset/webdataset.ts";
+} from "../../../src/dataset/prompts.ts";
+import { imageField, labelField } from "../../../src/dataset/webdataset.ts";
 import {
   buildZeroShotClassifier,
   classificationLogits,
@@ -18,10 +18,10 @@ import {
   evaluateZeroShotClassification,
   fillTemplate,
   multiHotTarget,
-} from "../../tasks/zeroshot_classification.ts";
-import { makeTar, readTarMembers } from "../_tar_writer.ts";
+} from "../../../tasks/zeroshot_classification/mod.ts";
+import { makeTar, readTarMembers } from "../../_tar_writer.ts";
 
-const DEMO = new URL("../../examples/demo/", import.meta.url).pathname;
+const DEMO = new URL("../../../examples/demo/", import.meta.url).pathname;
 const DATA = `${DEMO}data/fashion_mnist_1k`;
 const model = await ClipModel.load(`${DEMO}tiny-clip-demo`);
 const classnames = (await openWebDataset(DATA)).classnames!;

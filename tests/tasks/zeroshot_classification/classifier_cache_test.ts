@@ -3,17 +3,17 @@ import { join } from "node:path";
 import {
   cachedClassifier,
   classifierCacheKey,
-  fileContentHashes,
-} from "../src/classifier_cache.ts";
-import { ClipModel } from "../src/model/model.ts";
+} from "../../../tasks/zeroshot_classification/classifier_cache.ts";
+import { fileContentHashes } from "../../../src/model/file_hashes.ts";
+import { ClipModel } from "../../../src/model/model.ts";
 import {
   buildZeroShotClassifier,
   classPrompts,
   deduplicatePrompts,
   zeroShotClassifier,
-} from "../tasks/zeroshot_classification.ts";
+} from "../../../tasks/zeroshot_classification/mod.ts";
 
-const DEMO_MODEL = new URL("../examples/demo/tiny-clip-demo/", import.meta.url).pathname;
+const DEMO_MODEL = new URL("../../../examples/demo/tiny-clip-demo/", import.meta.url).pathname;
 const CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress"];
 const TEMPLATES = ["a photo of a {c}.", "a blurry photo of a {c}.", "{c}"];
 

@@ -27,10 +27,11 @@
  */
 
 import { createHash } from "node:crypto";
-import { basename, dirname, join, resolve } from "node:path";
-import { hashFile } from "./hub/file_hash.ts";
-import type { ClipModel } from "./model/model.ts";
-import { pathExists } from "./io/path_exists.ts";
+import { basename, join } from "node:path";
+import { defaultCacheDir } from "../../src/io/cache_dir.ts";
+import { writeFileAtomically } from "../../src/io/atomic_write.ts";
+import { fileContentHashes, graphFiles } from "../../src/model/file_hashes.ts";
+import type { ClipModel } from "../../src/model/model.ts";
 
 /** Where classifiers are cached, and whether. */
 export interface ClassifierCacheOptions {
@@ -63,109 +64,6 @@ export interface CachedClassifier extends ClassifierWeights {
 const MAGIC = "CLIPBCL1";
 /** Version of the key's recipe; changing what goes into the key bumps it. */
 const KEY_VERSION = 1;
-
-/**
- * The default cache folder: `$CLIPBENCH_CACHE`, else `$XDG_CACHE_HOME/clipbench`, else
- * `~/.cache/clipbench`, else `.cache/clipbench` in the working directory.
- */
-export function defaultCacheDir(): string {
-  const env = (name: string) => {
-    try {
-      return Deno.env.get(name) || undefined;
-    } catch {
-      return undefined; // no env permission
-    }
-  };
-  const explicit = env("CLIPBENCH_CACHE");
-  if (explicit) return explicit;
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "clipbench");
-  const home = env("HOME") ?? env("USERPROFILE");
-  return home ? join(home, ".cache", "clipbench") : join(".cache", "clipbench");
-}
-
-/** Writes `data` to `path` atomically: a temporary file beside it, then a rename. */
-async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeFile(temporary, data);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
-  }
-}
-
-/** One remembered file hash. */
-interface FileHashRecord {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly sha256: string;
-}
-
-/**
- * SHA-256 of each file's content, remembered in `<cacheDir>/file_hashes.json` by absolute path,
- * size and modification time (a file whose size or time changed is hashed again).
- */
-export async function fileContentHashes(
-  paths: readonly string[],
-  cacheDir: string,
-): Promise<string[]> {
-  const recordsPath = join(cacheDir, "file_hashes.json");
-  let records: Record<string, FileHashRecord> = {};
-  try {
-    const parsed = JSON.parse(await Deno.readTextFile(recordsPath));
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) records = parsed;
-  } catch {
-    // Missing or unreadable: start afresh.
-  }
-  let changed = false;
-  const hashes: string[] = [];
-  const absolute = paths.map((path) => resolve(path));
-  for (const path of absolute) {
-    const info = await Deno.stat(path);
-    const mtimeMs = info.mtime?.getTime() ?? 0;
-    const known = records[path];
-    if (
-      known && known.size === info.size && known.mtimeMs === mtimeMs &&
-      typeof known.sha256 === "string"
-    ) {
-      hashes.push(known.sha256);
-      continue;
-    }
-    const sha256 = await hashFile(path, "sha256");
-    records[path] = { size: info.size, mtimeMs, sha256 };
-    changed = true;
-    hashes.push(sha256);
-  }
-  if (changed) {
-    // Records of files that are gone (temporary models) are dropped as the file is rewritten.
-    for (const path of Object.keys(records)) {
-      if (!absolute.includes(path) && !(await pathExists(path))) delete records[path];
-    }
-    try {
-      await writeAtomically(recordsPath, new TextEncoder().encode(JSON.stringify(records)));
-    } catch {
-      // Not remembered: the next run hashes the files again.
-    }
-  }
-  return hashes;
-}
-
-/** A graph file and the external-data files beside it (names starting with its file name). */
-async function graphFiles(graphPath: string): Promise<string[]> {
-  const folder = dirname(graphPath);
-  const name = basename(graphPath);
-  const files = [graphPath];
-  const extra: string[] = [];
-  for await (const entry of Deno.readDir(folder)) {
-    if (entry.isFile && entry.name !== name && entry.name.startsWith(name)) {
-      extra.push(join(folder, entry.name));
-    }
-  }
-  return [...files, ...extra.sort()];
-}
 
 /** SHA-256 of a small file's content, or `"absent"`. */
 async function smallFileHash(path: string): Promise<string> {
@@ -301,7 +199,7 @@ export async function cachedClassifier(
   }
   const built = await build();
   try {
-    await writeAtomically(path, encodeEntry(key, built));
+    await writeFileAtomically(path, encodeEntry(key, built));
   } catch {
     // A read-only or full disk only costs the next run the text tower.
   }
