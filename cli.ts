@@ -44,6 +44,7 @@ import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
 import type { HubName } from "./src/hub/hub_settings.ts";
 
 import { VERSION } from "./src/version.ts";
+import "./tasks/mod.ts";
 export { VERSION };
 
 const MAIN_HELP = `clipbench ${VERSION} — zero-shot benchmarks of CLIP-style ONNX models

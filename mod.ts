@@ -27,6 +27,9 @@
  * @module
  */
 
+// Registers every task with the runner and the merge (src/run/task_registry.ts).
+import "./tasks/mod.ts";
+
 export {
   ClipModel,
   type LoadModelOptions,
@@ -242,6 +245,15 @@ export {
   serveHttp,
 } from "./src/server/http_server.ts";
 export {
+  type CommonTaskOptions,
+  registerTask,
+  type TaskDefinition,
+  taskDefinition,
+  type TaskMerge,
+  type TaskRun,
+} from "./src/run/task_registry.ts";
+export { zeroShotClassificationTask, zeroShotRetrievalTask } from "./tasks/mod.ts";
+export {
   type EvaluationProgress,
   SampleTally,
   type SampleTallyOptions,
@@ -281,7 +293,7 @@ export {
   type ZeroShotRetrievalOptions,
   type ZeroShotRetrievalResult,
   zeroShotRetrievalResult,
-} from "./tasks/zeroshot_retrieval.ts";
+} from "./tasks/zeroshot_retrieval/mod.ts";
 export * from "./src/hub/mod.ts";
 export { listDatasets, type ListDatasetsOptions } from "./src/dataset/dataset_list.ts";
 export { type ModelSpec } from "./src/run/config.ts";

@@ -93,7 +93,7 @@ export const MAX_QUERIES_FILE_BYTES = 256 * 1024 * 1024;
 /** Largest image read: the tar reader's member size limit (256 MiB). */
 const MAX_IMAGE_BYTES = DEFAULT_MAX_MEMBER_SIZE;
 
-// Python's str.splitlines boundaries (as tasks/zeroshot_retrieval.ts's splitCaptions splits).
+// Python's str.splitlines boundaries (as tasks/zeroshot_retrieval/mod.ts's splitCaptions splits).
 // deno-lint-ignore no-control-regex
 const LINE_BREAK = /[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
 const encoder = new TextEncoder();

@@ -23,15 +23,8 @@ import { ClipbenchError, UsageError } from "../errors.ts";
 import { ClipModel, type LoadModelOptions } from "../model/model.ts";
 import { ProgressReporter } from "./progress.ts";
 import { resultPath, type TaskName, type TaskResult, writeResult } from "../results/result.ts";
-import {
-  evaluateZeroShotClassification,
-  evaluateZeroShotClassificationShard,
-  type EvaluationProgress,
-} from "../../tasks/zeroshot_classification/mod.ts";
-import {
-  evaluateZeroShotRetrieval,
-  evaluateZeroShotRetrievalShard,
-} from "../../tasks/zeroshot_retrieval.ts";
+import type { EvaluationProgress } from "./sample_tally.ts";
+import { type CommonTaskOptions, taskDefinition } from "./task_registry.ts";
 import { defaultCacheDir } from "../io/cache_dir.ts";
 import { modelFingerprint, type PartialFingerprint } from "../results/partial/fingerprint.ts";
 import { partialPath, type PartialResult, writePartial } from "../results/partial/partial_file.ts";
@@ -39,7 +32,6 @@ import type { ShardOutcome } from "../results/partial/shard_outcome.ts";
 import { CUSTOM_QUERIES_FILE, type CustomDataset, openCustomDataset } from "../dataset/custom.ts";
 import {
   type PromptFile,
-  promptOverridesFor,
   readClassnamesFile,
   readTemplatesFile,
   type ZeroShotTemplates,
@@ -362,7 +354,7 @@ async function evaluateOpened(
     interactive,
     quiet: plan.quiet,
   });
-  const common = {
+  const common: CommonTaskOptions = {
     datasetName,
     batchSize: plan.batchSize,
     limit: plan.limit,
@@ -376,42 +368,14 @@ async function evaluateOpened(
     signal,
   };
   try {
-    if (opened.task === "zeroshot_retrieval") {
-      const options = { ...common, recallK: plan.recallK };
-      if (plan.shard === undefined) {
-        const result = await evaluateZeroShotRetrieval(model, opened.dataset, options);
-        // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
-        return { kind: "result", result: { ...result, model: modelName } };
-      }
-      const outcome = await evaluateZeroShotRetrievalShard(
-        model,
-        opened.dataset,
-        options,
-        plan.shard,
-      );
-      return {
-        kind: "partial",
-        partial: await partialResult(plan, model, modelName, opened, outcome),
-      };
-    }
-    const options = {
-      ...common,
-      ...promptOverridesFor(datasetName, prompts),
-      dumpClassnames: plan.dumpClassnames,
-      dumpTemplates: plan.dumpTemplates,
-      cacheDir: plan.cacheDir,
-      noCache: plan.noCache,
-    };
+    const definition = taskDefinition(task);
+    const run = { model, dataset: opened.dataset, plan, common, prompts };
     if (plan.shard === undefined) {
-      const result = await evaluateZeroShotClassification(model, opened.dataset, options);
+      const result = await definition.evaluate(run);
+      // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
       return { kind: "result", result: { ...result, model: modelName } };
     }
-    const outcome = await evaluateZeroShotClassificationShard(
-      model,
-      opened.dataset,
-      options,
-      plan.shard,
-    );
+    const outcome = await definition.evaluateShard(run, plan.shard);
     return {
       kind: "partial",
       partial: await partialResult(plan, model, modelName, opened, outcome),

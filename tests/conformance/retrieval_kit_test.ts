@@ -11,7 +11,7 @@ import { openWebDataset } from "../../src/dataset/wds.ts";
 import { decodeImage } from "../../src/image/decode.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import { imageField } from "../../src/dataset/webdataset.ts";
-import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval.ts";
+import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval/mod.ts";
 
 const MODEL = `${KIT_DIR}/models/tiny-clip-fashion`;
 const DATA = `${KIT_DIR}/datasets/fashion_captions`;

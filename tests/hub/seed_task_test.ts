@@ -19,7 +19,7 @@ import { resolveDataset } from "../../src/hub/resolve_dataset.ts";
 import { resolveModel } from "../../src/hub/resolve_model.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import { writeResult } from "../../src/results/result.ts";
-import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval.ts";
+import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval/mod.ts";
 import { type FakeHub, type FakeRepo, startFakeHub } from "../_fake_hub.ts";
 import {
   pytorchOnlyFiles,

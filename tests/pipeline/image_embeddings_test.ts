@@ -15,7 +15,7 @@ import {
 import type { SkippedSample } from "../../src/results/result.ts";
 import { labelField, type Sample } from "../../src/dataset/webdataset.ts";
 import { evaluateZeroShotClassification } from "../../tasks/zeroshot_classification/mod.ts";
-import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval.ts";
+import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval/mod.ts";
 import { makeTar, readTarMembers } from "../_tar_writer.ts";
 
 const DEMO = new URL("../../examples/demo/", import.meta.url).pathname;

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createEvaluationHandler } from "../../src/server/handler.ts";
 import { DEMO_DATA, DEMO_MODEL } from "../_shard_fixtures.ts";
 import { makeTar, readTarMembers } from "../_tar_writer.ts";
+import "../../tasks/mod.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_refused_" });

@@ -18,6 +18,7 @@ import {
   type EvaluationHandlerOptions,
 } from "../../src/server/handler.ts";
 import { DEMO_DATA, DEMO_MODEL, writeShardedDataset } from "../_shard_fixtures.ts";
+import "../../tasks/mod.ts";
 
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_handler_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: true }));

@@ -13,6 +13,7 @@ import {
   type EvaluationHandlerOptions,
 } from "../../src/server/handler.ts";
 import { writeShardedDataset } from "../_shard_fixtures.ts";
+import "../../tasks/mod.ts";
 
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_limits_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: true }));

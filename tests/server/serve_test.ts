@@ -10,6 +10,7 @@ import { serveEvaluations, type ServeOptions } from "../../src/server/serve.ts";
 import { DEMO_DATA } from "../_shard_fixtures.ts";
 import { runCli } from "../_cli.ts";
 import { connect, dripHead, sleep } from "../_raw_http.ts";
+import "../../tasks/mod.ts";
 
 const MODEL_ROOT = new URL("../../examples/demo/", import.meta.url).pathname;
 const REPO = new URL("..", import.meta.url).pathname;

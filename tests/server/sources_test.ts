@@ -13,6 +13,7 @@ import {
   type EvaluationHandlerOptions,
 } from "../../src/server/handler.ts";
 import { DEMO_MODEL, writeShardedDataset } from "../_shard_fixtures.ts";
+import "../../tasks/mod.ts";
 
 /** A distinctive folder: no answer may contain its name. */
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_srv_private_7f3e_" });

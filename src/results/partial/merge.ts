@@ -41,27 +41,15 @@
  * @module
  */
 
-import { ClassificationAccumulator } from "../../metrics/classification.ts";
-import { MultilabelAccumulator } from "../../metrics/multilabel.ts";
-import { RetrievalAccumulator } from "../../metrics/retrieval.ts";
-import { MAX_LISTED_SKIPS, type TaskResult } from "../result.ts";
+import { MAX_LISTED_SKIPS, type TaskName, type TaskResult } from "../result.ts";
 import { SampleTally } from "../../run/sample_tally.ts";
 import type { PositionedSkip } from "../../dataset/sharding/shard_reading.ts";
 import { formatShardSpec } from "../../dataset/sharding/shard_spec.ts";
-import {
-  type ClassificationResultFields,
-  zeroShotClassificationResult,
-} from "../../../tasks/zeroshot_classification/mod.ts";
-import { zeroShotRetrievalResult } from "../../../tasks/zeroshot_retrieval.ts";
+import { taskDefinition } from "../../run/task_registry.ts";
 import { checkPartialConsistency } from "./consistency.ts";
 import { firstDifference } from "./fingerprint.ts";
 import { PartialError, type PartialResult, readPartial } from "./partial_file.ts";
-import type {
-  MultilabelShardState,
-  RetrievalShardState,
-  ShardOutcome,
-  ShardPositions,
-} from "./shard_outcome.ts";
+import type { ShardOutcome } from "./shard_outcome.ts";
 
 /** A partial result and the file (or other source) it came from, for messages. */
 export interface SourcedPartial {
@@ -151,104 +139,6 @@ function checkShardSet(partials: readonly SourcedPartial[]): void {
   }
 }
 
-/** One row of a shard, located by its sample's position. */
-interface Located {
-  readonly shard: number;
-  readonly index: number;
-  /** Which partial. */
-  readonly part: number;
-  /** Which row of that partial. */
-  readonly row: number;
-}
-
-/** Every row of every partial, in the dataset's global order; duplicates refused. */
-function globalOrder(
-  positions: readonly ShardPositions[],
-  sources: readonly string[],
-): Located[] {
-  const rows: Located[] = [];
-  positions.forEach((p, part) => {
-    for (let row = 0; row < p.shards.length; row++) {
-      rows.push({ shard: p.shards[row], index: p.indices[row], part, row });
-    }
-  });
-  rows.sort((a, b) => a.shard - b.shard || a.index - b.index);
-  for (let i = 1; i < rows.length; i++) {
-    const a = rows[i - 1];
-    const b = rows[i];
-    if (a.shard === b.shard && a.index === b.index) {
-      throw new PartialError(
-        `sample ${b.index} of tar shard ${b.shard} is in both ${sources[a.part]} and ` +
-          `${sources[b.part]}: the partials overlap`,
-      );
-    }
-  }
-  return rows;
-}
-
-function mergeMultilabel(
-  states: readonly MultilabelShardState[],
-  sources: readonly string[],
-) {
-  const { numClasses, torchVectorLanes } = states[0];
-  const order = globalOrder(states.map((s) => s.positions), sources);
-  const scores = new Float32Array(order.length * numClasses);
-  const targets: Uint8Array[] = [];
-  order.forEach(({ part, row }, i) => {
-    const from = row * numClasses;
-    scores.set(states[part].scores.subarray(from, from + numClasses), i * numClasses);
-    targets.push(states[part].targets.subarray(from, from + numClasses));
-  });
-  const accumulator = new MultilabelAccumulator(numClasses, { torchVectorLanes });
-  accumulator.update(scores, targets);
-  return { accumulator, scored: order.length };
-}
-
-function mergeRetrieval(states: readonly RetrievalShardState[], sources: readonly string[]) {
-  const withImages = states.map((state, part) => ({ state, part })).filter((s) => s.state.dim > 0);
-  if (withImages.length === 0) return undefined;
-  const dim = withImages[0].state.dim;
-  for (const { state, part } of withImages) {
-    if (state.dim !== dim) {
-      throw new PartialError(
-        `${sources[part]} has ${state.dim}-dimensional embeddings, ` +
-          `${sources[withImages[0].part]} ${dim}-dimensional`,
-        { path: sources[part] },
-      );
-    }
-  }
-  // Where each image's captions start in its partial.
-  const firstCaption = states.map((state) => {
-    const starts = new Int32Array(state.captionCounts.length);
-    let next = 0;
-    state.captionCounts.forEach((count, image) => {
-      starts[image] = next;
-      next += count;
-    });
-    return starts;
-  });
-  const order = globalOrder(states.map((s) => s.positions), sources);
-  let captionTotal = 0;
-  for (const { part, row } of order) captionTotal += states[part].captionCounts[row];
-  const images = new Float32Array(order.length * dim);
-  const captions = new Float32Array(captionTotal * dim);
-  const captionImages = new Int32Array(captionTotal);
-  let caption = 0;
-  order.forEach(({ part, row }, image) => {
-    const state = states[part];
-    images.set(state.images.subarray(row * dim, (row + 1) * dim), image * dim);
-    const count = state.captionCounts[row];
-    const from = firstCaption[part][row] * dim;
-    captions.set(state.captions.subarray(from, from + count * dim), caption * dim);
-    captionImages.fill(image, caption, caption + count);
-    caption += count;
-  });
-  const accumulator = new RetrievalAccumulator(dim);
-  accumulator.addImages(images, order.length);
-  accumulator.addCaptions(captions, captionImages);
-  return { accumulator };
-}
-
 /** The skipped samples of all shards: the total and the first ones in global order. */
 function mergeSkips(outcomes: readonly ShardOutcome[]): {
   count: number;
@@ -291,57 +181,14 @@ export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
     tally.onSkip({ key: skip.key, source: skip.source, reason: skip.reason });
   }
   tally.skippedCount = skips.count;
-  const skipped = tally.skipped;
-  const fields = first.resultFields;
-
-  if (first.state.kind === "classification") {
-    const accumulator = new ClassificationAccumulator(first.state.counts.numClasses);
-    outcomes.forEach((outcome, part) => {
-      if (outcome.state.kind !== "classification") return;
-      try {
-        accumulator.merge(outcome.state.counts);
-      } catch (error) {
-        throw new PartialError(`${sources[part]}: ${(error as Error).message}`, {
-          path: sources[part],
-          cause: error,
-        });
-      }
-    });
-    tally.check(accumulator.count);
-    return zeroShotClassificationResult(
-      fields as unknown as ClassificationResultFields,
-      accumulator.result(),
-      { scored: accumulator.count, skippedCount: skips.count, skipped },
-    );
-  }
-  if (first.state.kind === "multilabel") {
-    const states = outcomes.map((o) => o.state as MultilabelShardState);
-    const { accumulator, scored } = mergeMultilabel(states, sources);
-    tally.check(scored);
-    return zeroShotClassificationResult(
-      fields as unknown as ClassificationResultFields,
-      accumulator.result(),
-      { scored, skippedCount: skips.count, skipped },
-    );
-  }
-  const recallK = fingerprint.task.recall_k;
-  if (!Array.isArray(recallK)) {
-    throw new PartialError(`${sources[0]}: the fingerprint has no recall@k list`);
-  }
-  const states = outcomes.map((o) => o.state as RetrievalShardState);
-  const merged = mergeRetrieval(states, sources);
-  tally.check(merged?.accumulator.imageCount ?? 0);
-  const accumulator = merged!.accumulator;
-  return zeroShotRetrievalResult(
-    { dataset: String(fields.dataset), model: String(fields.model) },
-    accumulator.result(recallK as number[]),
-    {
-      images: accumulator.imageCount,
-      captions: accumulator.captionCount,
-      skippedCount: skips.count,
-      skipped,
-    },
-  );
+  return taskDefinition(first.resultFields.task as TaskName).merge({
+    outcomes,
+    sources,
+    fingerprint,
+    tally,
+    skippedCount: skips.count,
+    skipped: tally.skipped,
+  });
 }
 
 /**

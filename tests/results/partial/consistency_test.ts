@@ -26,6 +26,7 @@ import type {
 } from "../../../src/results/partial/shard_outcome.ts";
 import type { TaskResult } from "../../../src/results/result.ts";
 import { DEMO_MODEL, type FixtureKind, writeShardedDataset } from "../../_shard_fixtures.ts";
+import "../../../tasks/mod.ts";
 
 const model = await ClipModel.load(DEMO_MODEL);
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_forgery_" });

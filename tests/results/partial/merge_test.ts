@@ -25,6 +25,7 @@ import {
   writeShardedDataset,
 } from "../../_shard_fixtures.ts";
 import { readTarMembers } from "../../_tar_writer.ts";
+import "../../../tasks/mod.ts";
 
 const model = await ClipModel.load(DEMO_MODEL);
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_merge_" });

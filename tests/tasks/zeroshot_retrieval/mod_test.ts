@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
-import { openWebDataset } from "../../src/dataset/wds.ts";
-import { DatasetError, UsageError } from "../../src/errors.ts";
-import { decodeImage } from "../../src/image/decode.ts";
-import { ClipModel } from "../../src/model/model.ts";
-import { imageField, type Sample } from "../../src/dataset/webdataset.ts";
-import type { EvaluationProgress } from "../../tasks/zeroshot_classification/mod.ts";
+import { openWebDataset } from "../../../src/dataset/wds.ts";
+import { DatasetError, UsageError } from "../../../src/errors.ts";
+import { decodeImage } from "../../../src/image/decode.ts";
+import { ClipModel } from "../../../src/model/model.ts";
+import { imageField, type Sample } from "../../../src/dataset/webdataset.ts";
+import type { EvaluationProgress } from "../../../tasks/zeroshot_classification/mod.ts";
 import {
   evaluateZeroShotRetrieval,
   sampleCaptions,
   splitCaptions,
-} from "../../tasks/zeroshot_retrieval.ts";
-import { makeTar, readTarMembers } from "../_tar_writer.ts";
+} from "../../../tasks/zeroshot_retrieval/mod.ts";
+import { makeTar, readTarMembers } from "../../_tar_writer.ts";
 
-const DEMO = new URL("../../examples/demo/", import.meta.url).pathname;
+const DEMO = new URL("../../../examples/demo/", import.meta.url).pathname;
 const DATA = `${DEMO}data/fashion_mnist_1k`;
 const model = await ClipModel.load(`${DEMO}tiny-clip-demo`);
 const classnames = (await Deno.readTextFile(`${DATA}/classnames.txt`)).trim().split("\n");

@@ -28,26 +28,29 @@
  * @module
  */
 
-import type { SampleReadOptions } from "../src/dataset/wds.ts";
-import { DatasetError, UsageError } from "../src/errors.ts";
-import { imageEmbeddingBatches, type PipelineOptions } from "../src/pipeline/image_embeddings.ts";
+import type { SampleReadOptions } from "../../src/dataset/wds.ts";
+import { DatasetError, UsageError } from "../../src/errors.ts";
+import {
+  imageEmbeddingBatches,
+  type PipelineOptions,
+} from "../../src/pipeline/image_embeddings.ts";
 import {
   RetrievalAccumulator,
   type RetrievalMetrics,
   validateRecallK,
-} from "../src/metrics/retrieval.ts";
-import type { ClipModel } from "../src/model/model.ts";
-import type { SkippedSample, TaskResult } from "../src/results/result.ts";
-import type { Sample } from "../src/dataset/webdataset.ts";
-import type { ShardOutcome } from "../src/results/partial/shard_outcome.ts";
+} from "../../src/metrics/retrieval.ts";
+import type { ClipModel } from "../../src/model/model.ts";
+import type { SkippedSample, TaskResult } from "../../src/results/result.ts";
+import type { Sample } from "../../src/dataset/webdataset.ts";
+import type { ShardOutcome } from "../../src/results/partial/shard_outcome.ts";
 import {
   evaluationSamples,
   type PositionedSkip,
   PositionList,
   ShardReader,
-} from "../src/dataset/sharding/shard_reading.ts";
-import type { ShardSpec } from "../src/dataset/sharding/shard_spec.ts";
-import { type EvaluationProgress, SampleTally } from "../src/run/sample_tally.ts";
+} from "../../src/dataset/sharding/shard_reading.ts";
+import type { ShardSpec } from "../../src/dataset/sharding/shard_spec.ts";
+import { type EvaluationProgress, SampleTally } from "../../src/run/sample_tally.ts";
 
 /** The recall@k list used when none is given. */
 export const DEFAULT_RECALL_K: readonly number[] = [1, 5, 10];
