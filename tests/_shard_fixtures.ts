@@ -7,6 +7,7 @@
  * @module
  */
 
+import { completePlan, type EvalPlan } from "../src/run/config.ts";
 import { makeTar, readTarMembers } from "./_tar_writer.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -104,4 +105,28 @@ export async function writeShardedDataset(
     await Deno.writeFile(`${root}/test/${shard}.tar`, makeTar(tarMembers));
   }
   return root;
+}
+
+/**
+ * The plan the merge tests run a fixture of `kind` with (datasets under `dir/{dataset}`, the
+ * demo model, in-process decoding, batch 8, recall@1/2/5), with `overrides`.
+ */
+export function fixturePlan(
+  dir: string,
+  kind: FixtureKind,
+  overrides: Partial<EvalPlan> = {},
+): EvalPlan {
+  return completePlan({
+    models: [{ id: DEMO_MODEL }],
+    datasets: [kind],
+    datasetRoot: `${dir}/{dataset}`,
+    batchSize: 8,
+    numWorkers: 0,
+    quiet: true,
+    cacheDir: `${dir}/cache`,
+    noCache: true,
+    maxSkippedFraction: 0.05,
+    recallK: [1, 2, 5],
+    ...overrides,
+  });
 }

@@ -14,11 +14,11 @@ import { REGISTERED_DATASETS } from "../../src/dataset/registry.ts";
 import type { TaskResult } from "../../src/results/result.ts";
 import {
   createEvaluationHandler,
-  type EvaluationHandler,
   type EvaluationHandlerOptions,
 } from "../../src/server/handler.ts";
 import { DEMO_DATA, DEMO_MODEL, writeShardedDataset } from "../_shard_fixtures.ts";
 import "../../tasks/mod.ts";
+import { withServer } from "../_handler_server.ts";
 
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_handler_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: true }));
@@ -38,21 +38,6 @@ const OPTIONS: EvaluationHandlerOptions = {
   settings: { noCache: true, cacheDir: `${DIR}/cache`, numWorkers: 0, batchSize: 8 },
   log: () => {},
 };
-
-/** Runs `fn` against a server on 127.0.0.1 with a free port, then shuts it down. */
-async function withServer(
-  options: EvaluationHandlerOptions,
-  fn: (base: string, handler: EvaluationHandler) => Promise<void>,
-): Promise<void> {
-  const handler = createEvaluationHandler(options);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`, handler);
-  } finally {
-    await server.shutdown();
-    await handler.close();
-  }
-}
 
 function post(base: string, body: unknown, headers: Record<string, string> = {}) {
   return fetch(`${base}/v1/evaluate`, {

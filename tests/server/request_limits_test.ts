@@ -9,11 +9,11 @@ import assert from "node:assert/strict";
 import { liveDecodeWorkers } from "../../src/pipeline/decode_pool.ts";
 import {
   createEvaluationHandler,
-  type EvaluationHandler,
   type EvaluationHandlerOptions,
 } from "../../src/server/handler.ts";
 import { writeShardedDataset } from "../_shard_fixtures.ts";
 import "../../tasks/mod.ts";
+import { withServer } from "../_handler_server.ts";
 
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_limits_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: true }));
@@ -28,20 +28,6 @@ const OPTIONS: EvaluationHandlerOptions = {
   log: () => {},
 };
 const GOOD = { model: "tiny-clip-demo", dataset: "classification" };
-
-async function withServer(
-  options: EvaluationHandlerOptions,
-  fn: (base: string, handler: EvaluationHandler, port: number) => Promise<void>,
-): Promise<void> {
-  const handler = createEvaluationHandler(options);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`, handler, server.addr.port);
-  } finally {
-    await server.shutdown();
-    await handler.close();
-  }
-}
 
 function post(base: string, body: unknown, init: RequestInit = {}) {
   return fetch(`${base}/v1/evaluate`, {

@@ -8,12 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { decodePartial } from "../../src/results/partial/partial_file.ts";
-import {
-  createEvaluationHandler,
-  type EvaluationHandlerOptions,
-} from "../../src/server/handler.ts";
+import type { EvaluationHandlerOptions } from "../../src/server/handler.ts";
 import { DEMO_MODEL, writeShardedDataset } from "../_shard_fixtures.ts";
 import "../../tasks/mod.ts";
+import { withServer } from "../_handler_server.ts";
 
 /** A distinctive folder: no answer may contain its name. */
 const DIR = await Deno.makeTempDir({ prefix: "clipbench_srv_private_7f3e_" });
@@ -61,20 +59,6 @@ const OPTIONS: EvaluationHandlerOptions = {
   settings: { noCache: true, cacheDir: `${DIR}/cache`, numWorkers: 0, batchSize: 8 },
   log: () => {},
 };
-
-async function withServer(
-  options: EvaluationHandlerOptions,
-  fn: (base: string) => Promise<void>,
-): Promise<void> {
-  const handler = createEvaluationHandler(options);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
-  try {
-    await fn(`http://127.0.0.1:${server.addr.port}`);
-  } finally {
-    await server.shutdown();
-    await handler.close();
-  }
-}
 
 function post(base: string, body: unknown, headers: Record<string, string> = {}) {
   return fetch(`${base}/v1/evaluate`, {

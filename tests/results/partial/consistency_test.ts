@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { completePlan, type EvalPlan } from "../../../src/run/config.ts";
 import { evaluateDataset } from "../../../src/run/evaluate.ts";
 import { ClipModel } from "../../../src/model/model.ts";
 import { mergePartials, type SourcedPartial } from "../../../src/results/partial/merge.ts";
@@ -25,7 +24,12 @@ import type {
   ShardOutcome,
 } from "../../../src/results/partial/shard_outcome.ts";
 import type { TaskResult } from "../../../src/results/result.ts";
-import { DEMO_MODEL, type FixtureKind, writeShardedDataset } from "../../_shard_fixtures.ts";
+import {
+  DEMO_MODEL,
+  type FixtureKind,
+  fixturePlan,
+  writeShardedDataset,
+} from "../../_shard_fixtures.ts";
 import "../../../tasks/mod.ts";
 
 const model = await ClipModel.load(DEMO_MODEL);
@@ -38,23 +42,6 @@ for (const kind of ["classification", "multilabel", "retrieval"] as const) {
 
 const built = new Map<string, SourcedPartial[]>();
 
-/** The plan of the `kind` fixture (as tests/results/partial/merge_test.ts runs it). */
-function fixturePlan(kind: FixtureKind, overrides: Partial<EvalPlan> = {}): EvalPlan {
-  return completePlan({
-    models: [{ id: DEMO_MODEL }],
-    datasets: [kind],
-    datasetRoot: `${DIR}/{dataset}`,
-    batchSize: 8,
-    numWorkers: 0,
-    quiet: true,
-    cacheDir: `${DIR}/cache`,
-    noCache: true,
-    maxSkippedFraction: 0.05,
-    recallK: [1, 2, 5],
-    ...overrides,
-  });
-}
-
 /** Every shard of `count` of the `kind` fixture, each through the file format and back. */
 async function shards(kind: FixtureKind, count: number): Promise<SourcedPartial[]> {
   const key = `${kind} ${count}`;
@@ -62,7 +49,7 @@ async function shards(kind: FixtureKind, count: number): Promise<SourcedPartial[
     const partials: SourcedPartial[] = [];
     for (let index = 0; index < count; index++) {
       const outcome = await evaluateDataset(
-        fixturePlan(kind, { shard: { index, count } }),
+        fixturePlan(DIR, kind, { shard: { index, count } }),
         model,
         "tiny-clip-demo",
         kind,
@@ -339,7 +326,7 @@ Deno.test("forgery: a non-finite number in the header (1e999) is refused", async
 
 Deno.test("forgery checks pass every genuine partial (merge still equals the unsharded run)", async () => {
   for (const kind of ["classification", "multilabel", "retrieval"] as const) {
-    const outcome = await evaluateDataset(fixturePlan(kind), model, "tiny-clip-demo", kind);
+    const outcome = await evaluateDataset(fixturePlan(DIR, kind), model, "tiny-clip-demo", kind);
     const expected = (outcome as { result: TaskResult }).result;
     for (const count of [3, 5]) {
       assert.deepEqual(mergePartials(await shards(kind, count)), expected, `${kind}, ${count}`);

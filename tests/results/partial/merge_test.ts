@@ -5,7 +5,7 @@
  * partials that do not belong together are refused with a message that says why.
  */
 import assert from "node:assert/strict";
-import { completePlan, type EvalPlan } from "../../../src/run/config.ts";
+import type { EvalPlan } from "../../../src/run/config.ts";
 import { DatasetError } from "../../../src/errors.ts";
 import { evaluateDataset } from "../../../src/run/evaluate.ts";
 import { ClipModel } from "../../../src/model/model.ts";
@@ -22,6 +22,7 @@ import {
   DEMO_DATA,
   DEMO_MODEL,
   type FixtureKind,
+  fixturePlan,
   writeShardedDataset,
 } from "../../_shard_fixtures.ts";
 import { readTarMembers } from "../../_tar_writer.ts";
@@ -35,24 +36,8 @@ globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: tr
 const SHARD_SIZES = [23, 17, 20];
 const BROKEN = [5, 41];
 
-function plan(kind: FixtureKind, overrides: Partial<EvalPlan> = {}): EvalPlan {
-  return completePlan({
-    models: [{ id: DEMO_MODEL }],
-    datasets: [kind],
-    datasetRoot: `${DIR}/{dataset}`,
-    batchSize: 8,
-    numWorkers: 0,
-    quiet: true,
-    cacheDir: `${DIR}/cache`,
-    noCache: true,
-    maxSkippedFraction: 0.05,
-    recallK: [1, 2, 5],
-    ...overrides,
-  });
-}
-
 async function unsharded(kind: FixtureKind): Promise<TaskResult> {
-  const outcome = await evaluateDataset(plan(kind), model, "tiny-clip-demo", kind);
+  const outcome = await evaluateDataset(fixturePlan(DIR, kind), model, "tiny-clip-demo", kind);
   assert.equal(outcome.kind, "result");
   return (outcome as { result: TaskResult }).result;
 }
@@ -63,7 +48,7 @@ async function shardPartial(
   overrides: Partial<EvalPlan> = {},
 ): Promise<PartialResult> {
   const outcome = await evaluateDataset(
-    plan(kind, { shard, ...overrides }),
+    fixturePlan(DIR, kind, { shard, ...overrides }),
     model,
     "tiny-clip-demo",
     kind,
@@ -231,13 +216,19 @@ Deno.test("the merged run fails like the unsharded one when too many samples wer
   });
   const strict = { datasetRoot: root, maxSkippedFraction: 0.05 };
   await assert.rejects(
-    () => evaluateDataset(plan("classification", strict), model, "tiny-clip-demo", "strict"),
+    () =>
+      evaluateDataset(
+        fixturePlan(DIR, "classification", strict),
+        model,
+        "tiny-clip-demo",
+        "strict",
+      ),
     (e) => e instanceof DatasetError && /2 of 20 samples .* were skipped/.test(e.message),
   );
   const partials: SourcedPartial[] = [];
   for (let index = 0; index < 2; index++) {
     const outcome = await evaluateDataset(
-      plan("classification", { ...strict, shard: { index, count: 2 } }),
+      fixturePlan(DIR, "classification", { ...strict, shard: { index, count: 2 } }),
       model,
       "tiny-clip-demo",
       "strict",
@@ -269,7 +260,7 @@ Deno.test("evalscope's custom retrieval folder: shards slice the queries file an
   await Deno.writeTextFile(`${root}/image_queries.jsonl`, lines.join("\n") + "\n");
   const custom = { datasetRoot: root, datasets: ["custom"], maxSkippedFraction: 0.1 };
   const outcome = await evaluateDataset(
-    plan("retrieval", custom),
+    fixturePlan(DIR, "retrieval", custom),
     model,
     "tiny-clip-demo",
     "custom",
@@ -281,7 +272,7 @@ Deno.test("evalscope's custom retrieval folder: shards slice the queries file an
     const partials: SourcedPartial[] = [];
     for (let index = 0; index < count; index++) {
       const shard = await evaluateDataset(
-        plan("retrieval", { ...custom, shard: { index, count } }),
+        fixturePlan(DIR, "retrieval", { ...custom, shard: { index, count } }),
         model,
         "tiny-clip-demo",
         "custom",
