@@ -4,15 +4,22 @@
  * Python reference (CLIP_benchmark / evalscope).
  *
  * ```ts
- * import { ClipModel, evaluateZeroShotClassification, openWebDataset } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import {
+ *   ClipModel,
+ *   evaluateZeroShotClassification,
+ *   openWebDataset,
+ * } from "@clipbench/clipbench";
  *
  * const model = await ClipModel.load("examples/demo/tiny-clip-demo");
  * const dataset = await openWebDataset("examples/demo/data/fashion_mnist_1k");
  * const result = await evaluateZeroShotClassification(model, dataset, {
  *   datasetName: "fashion_mnist_1k",
+ *   noCache: true, // neither read nor write the classifier cache
  * });
- * console.log(result.metrics); // { acc1, acc5, mean_per_class_recall }
  * await model.release();
+ * console.log(result.metrics); // { acc1: 0.75, acc5: 0.995, mean_per_class_recall: 0.7529… }
+ * assert.equal(result.n_samples, 1000);
  * ```
  *
  * Building blocks: {@linkcode openWebDataset} streams samples shard by shard from a folder or
@@ -44,7 +51,7 @@ export {
   type WebDatasetType,
 } from "./src/dataset/wds.ts";
 export { type ImageField, imageField, labelField, type Sample } from "./src/dataset/webdataset.ts";
-export { decodeImage, decodeNativeImage } from "./src/image/decode.ts";
+export { decodeImage, decodeNativeImage } from "./src/image/decode/mod.ts";
 export type { RgbImage } from "./src/image/rgb_image.ts";
 export type {
   ByteSampleImage,
@@ -53,14 +60,14 @@ export type {
   PaletteImage,
   PillowMode,
 } from "./src/image/native_image.ts";
-export {
-  type ConversionOrder,
-  type CropRounding,
-  ImagePreprocessor,
-  type PreprocessMode,
-  type PreprocessorSettings,
-  type ResizeTarget,
-} from "./src/image/preprocess.ts";
+export type {
+  ConversionOrder,
+  CropRounding,
+  PreprocessMode,
+  PreprocessorSettings,
+  ResizeTarget,
+} from "./src/image/preprocess/config.ts";
+export { ImagePreprocessor } from "./src/image/preprocess/kernel.ts";
 export { ResampleFilter } from "./src/image/resize.ts";
 export {
   type TextCleaning,
@@ -89,11 +96,8 @@ export {
   type ClassifierWeights,
 } from "./tasks/zeroshot_classification/classifier_cache.ts";
 export { defaultCacheDir } from "./src/io/cache_dir.ts";
-export {
-  type ImageBatch,
-  imageBatches,
-  type ImageBatchOptions,
-} from "./src/pipeline/image_batches.ts";
+export { type ImageBatch, imageBatches } from "./src/pipeline/image_batches.ts";
+export { type ImageBatchOptions } from "./src/pipeline/slot_batcher.ts";
 export { DTYPE_SUFFIXES, isModelDtype, MODEL_DTYPES, type ModelDtype } from "./src/model/files.ts";
 export { type ModelFamily, modelFamily, type ModelFamilyName } from "./src/model/family.ts";
 export {
@@ -253,6 +257,7 @@ export {
   type TaskRun,
 } from "./src/run/task_registry.ts";
 export { zeroShotClassificationTask, zeroShotRetrievalTask } from "./tasks/mod.ts";
+export { type ImageTaskOptions } from "./tasks/task.ts";
 export {
   type EvaluationProgress,
   SampleTally,
@@ -275,25 +280,31 @@ export {
   UsageError,
 } from "./src/errors.ts";
 export {
-  buildZeroShotClassifier,
-  type ClassificationResultFields,
   evaluateZeroShotClassification,
   evaluateZeroShotClassificationShard,
   type ZeroShotClassificationOptions,
-  type ZeroShotClassificationResult,
-  zeroShotClassificationResult,
+} from "./tasks/zeroshot_classification/mod.ts";
+export {
+  buildZeroShotClassifier,
   zeroShotClassifier,
   type ZeroShotClassifierOptions,
-} from "./tasks/zeroshot_classification/mod.ts";
+} from "./tasks/zeroshot_classification/classifier.ts";
+export {
+  type ClassificationResultFields,
+  type ZeroShotClassificationResult,
+  zeroShotClassificationResult,
+} from "./tasks/zeroshot_classification/result.ts";
 export {
   DEFAULT_RECALL_K,
   evaluateZeroShotRetrieval,
   evaluateZeroShotRetrievalShard,
   type RetrievalDataset,
   type ZeroShotRetrievalOptions,
+} from "./tasks/zeroshot_retrieval/mod.ts";
+export {
   type ZeroShotRetrievalResult,
   zeroShotRetrievalResult,
-} from "./tasks/zeroshot_retrieval/mod.ts";
+} from "./tasks/zeroshot_retrieval/result.ts";
 export * from "./src/hub/mod.ts";
 export { listDatasets, type ListDatasetsOptions } from "./src/dataset/dataset_list.ts";
 export { type ModelSpec } from "./src/run/config.ts";

@@ -8,8 +8,8 @@
  */
 
 import type { WebDataset } from "../src/dataset/wds.ts";
-import { decodeNativeImage } from "../src/image/decode.ts";
-import type { ImagePreprocessor } from "../src/image/preprocess.ts";
+import { decodeNativeImage } from "../src/image/decode/mod.ts";
+import type { ImagePreprocessor } from "../src/image/preprocess/kernel.ts";
 import { imageField } from "../src/dataset/webdataset.ts";
 
 /** An encoded image read from a dataset. */

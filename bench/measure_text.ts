@@ -14,9 +14,9 @@
 import type { ClipModel } from "../src/model/model.ts";
 import {
   buildZeroShotClassifier,
-  classPrompts,
   zeroShotClassifier,
-} from "../tasks/zeroshot_classification/mod.ts";
+} from "../tasks/zeroshot_classification/classifier.ts";
+import { classPrompts } from "../tasks/zeroshot_classification/prompts.ts";
 
 /** What {@linkcode measureText} measured. */
 export interface TextMeasure {

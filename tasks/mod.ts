@@ -4,15 +4,16 @@
  * `runEvaluations`, `mergePartials` and the HTTP handler able to run them; `mod.ts` and `cli.ts`
  * import it.
  *
- * A new task is a folder here with its evaluation, its merge and a `task.ts` definition, plus
- * one line below.
+ * A task is a folder here whose `mod.ts` fills in the skeleton of tasks/task.ts (its preparation,
+ * its per-sample payload, its per-batch scoring, its result, its shard state and its merge) and
+ * exports the definition that skeleton makes; registering it is one line below.
  *
  * @module
  */
 
 import { registerTask } from "../src/run/task_registry.ts";
-import { zeroShotClassificationTask } from "./zeroshot_classification/task.ts";
-import { zeroShotRetrievalTask } from "./zeroshot_retrieval/task.ts";
+import { zeroShotClassificationTask } from "./zeroshot_classification/mod.ts";
+import { zeroShotRetrievalTask } from "./zeroshot_retrieval/mod.ts";
 
 registerTask(zeroShotClassificationTask);
 registerTask(zeroShotRetrievalTask);

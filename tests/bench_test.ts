@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openWebDataset } from "../src/dataset/wds.ts";
-import { decodeImage } from "../src/image/decode.ts";
+import { decodeImage } from "../src/image/decode/mod.ts";
 import { imageField, labelField } from "../src/dataset/webdataset.ts";
 import { encodeJpeg, scaledQuantTable } from "../tools/bench_dataset/jpeg_encoder.ts";
 import { syntheticPhoto } from "../tools/bench_dataset/synthetic_photo.ts";

@@ -45,13 +45,9 @@
  */
 
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
-import {
-  type HttpOptions,
-  isHttpUrl,
-  joinLocation,
-  openFile,
-  readStreamText,
-} from "../io/byte_source.ts";
+import { openFile, readStreamText } from "../io/byte_source.ts";
+import type { HttpOptions } from "../io/http/client.ts";
+import { isHttpUrl, joinLocation } from "../io/locations.ts";
 import { concatBytes } from "../io/bytes.ts";
 import { type SampleReadOptions, selectedShards } from "./wds.ts";
 import { DatasetError } from "../errors.ts";

@@ -96,7 +96,7 @@ export const DEFAULT_MAX_MEMBER_SIZE = 256 * 1024 * 1024;
  * the bad header, or, for a truncated archive, the offset at which the input ended.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const file = await Deno.open("shard.tar");
  * for await (const entry of file.readable.pipeThrough(new TarEntryStream({ source: "shard.tar" }))) {
  *   console.log(entry.path, entry.size);

@@ -25,12 +25,8 @@
  * @module
  */
 
-import {
-  type DatasetLocation,
-  type HttpOptions,
-  locationAt,
-  readStreamText,
-} from "../io/byte_source.ts";
+import { type DatasetLocation, locationAt, readStreamText } from "../io/byte_source.ts";
+import type { HttpOptions } from "../io/http/client.ts";
 import { DatasetError } from "../errors.ts";
 import { TarEntryStream, type TarEntryStreamOptions } from "./tar_stream.ts";
 import { type Sample, SampleStream } from "./webdataset.ts";
@@ -139,6 +135,20 @@ export interface WebDataset {
  * {@linkcode DatasetLocation} (e.g. a hub dataset).
  *
  * @throws {DatasetError} naming the file when a required file is missing or malformed.
+ *
+ * @example Open the demo dataset and read its first samples
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { labelField, openWebDataset } from "@clipbench/clipbench";
+ *
+ * const dataset = await openWebDataset("examples/demo/data/fashion_mnist_1k");
+ * assert.equal(dataset.type, "classification");
+ * assert.equal(dataset.classnames?.[1], "Trouser");
+ *
+ * const labels: (number | undefined)[] = [];
+ * for await (const sample of dataset.samples({ limit: 8 })) labels.push(labelField(sample));
+ * assert.equal(labels.length, 8);
+ * ```
  */
 export async function openWebDataset(
   root: string | DatasetLocation,

@@ -4,7 +4,7 @@
  * 1. Take the file's lock (src/hub/file_lock.ts); if another process completed the file while
  *    this one waited, use theirs.
  * 2. Append to the partial file left by an interrupted run, asking for the rest with `Range`
- *    (a cut connection within the run is resumed by src/io/byte_source.ts).
+ *    (a cut connection within the run is resumed by src/io/http/resumable_body.ts).
  * 3. Check the size and the hash the hub publishes (SHA-256 or Git blob id). On a mismatch the
  *    partial file is discarded and the download made once more from the start; a second
  *    mismatch is an error naming the file, the URL and both values.
@@ -14,7 +14,8 @@
  */
 
 import { dirname } from "node:path";
-import { type HttpOptions, openByteStream } from "../io/byte_source.ts";
+import { openByteStream } from "../io/byte_source.ts";
+import type { HttpOptions } from "../io/http/client.ts";
 import { DatasetError } from "../errors.ts";
 import { type DownloadProgress, SILENT_PROGRESS } from "./download_progress.ts";
 import { type ContentHash, hashFile } from "./file_hash.ts";

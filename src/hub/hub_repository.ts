@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { HttpOptions, OpenedFile } from "../io/byte_source.ts";
+import type { HttpOptions } from "../io/http/client.ts";
+import type { OpenedFile } from "../io/opened_file.ts";
 import { DatasetError, ModelError, UsageError } from "../errors.ts";
 import type { DownloadProgress } from "./download_progress.ts";
 import type { ContentHash } from "./file_hash.ts";

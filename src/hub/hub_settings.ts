@@ -28,7 +28,7 @@
 
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { HttpOptions } from "../io/byte_source.ts";
+import type { HttpOptions } from "../io/http/client.ts";
 import { UsageError } from "../errors.ts";
 
 /** The hubs clipbench downloads from. */

@@ -24,7 +24,9 @@
  */
 
 import { dirname } from "node:path";
-import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../io/byte_source.ts";
+import { openFile } from "../io/byte_source.ts";
+import { type HttpOptions, httpRequest } from "../io/http/client.ts";
+import type { OpenedFile } from "../io/opened_file.ts";
 import { downloadVerified } from "./download.ts";
 import { hashOfEtag } from "./file_hash.ts";
 import { HuggingFaceCache, isCommitHash } from "./hf_cache.ts";

@@ -4,7 +4,7 @@
  * environment variables, caches shared with them, offline mode), the download progress
  * reporter, and the HTTP and retry settings they take.
  *
- * ```ts
+ * ```ts ignore
  * import { resolveDataset, resolveModel } from "./src/hub/mod.ts";
  * import { ClipModel, openWebDataset } from "./mod.ts";
  *
@@ -83,11 +83,6 @@ export {
 } from "../io/http/retry.ts";
 export type { FileLockOptions, LockHolder } from "./file_lock.ts";
 export type { ContentHash, HashAlgorithm } from "./file_hash.ts";
-export type {
-  ByteSourceOptions,
-  DatasetLocation,
-  HttpOptions,
-  OpenedFile,
-  OpenStreamOptions,
-  RetryEvent,
-} from "../io/byte_source.ts";
+export type { ByteSourceOptions, DatasetLocation, OpenStreamOptions } from "../io/byte_source.ts";
+export type { HttpOptions, RetryEvent } from "../io/http/client.ts";
+export type { OpenedFile } from "../io/opened_file.ts";

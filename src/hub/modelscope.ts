@@ -20,7 +20,9 @@
  * @module
  */
 
-import { type HttpOptions, httpRequest, type OpenedFile, openFile } from "../io/byte_source.ts";
+import { openFile } from "../io/byte_source.ts";
+import { type HttpOptions, httpRequest } from "../io/http/client.ts";
+import type { OpenedFile } from "../io/opened_file.ts";
 import { downloadVerified } from "./download.ts";
 import { hashFile } from "./file_hash.ts";
 import {

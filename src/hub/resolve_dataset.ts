@@ -24,7 +24,8 @@
  */
 
 import { join } from "node:path";
-import { type DatasetLocation, type OpenedFile, openFile } from "../io/byte_source.ts";
+import { type DatasetLocation, openFile } from "../io/byte_source.ts";
+import type { OpenedFile } from "../io/opened_file.ts";
 import { DatasetError, UsageError } from "../errors.ts";
 import type { DownloadProgress } from "./download_progress.ts";
 import {

@@ -106,6 +106,24 @@ function embeddingsOf(
   return { embeddings: l2NormalizeRows(output.data, count, dims[1]), dim: dims[1] };
 }
 
+/**
+ * Opens the graph file at `path` and builds a tower over it; the graph is released again when
+ * building fails (a graph without the inputs the tower needs).
+ */
+async function buildOnGraph<T>(
+  path: string,
+  settings: SessionSettings,
+  build: (graph: GraphSession) => T,
+): Promise<T> {
+  const graph = await GraphSession.open(path, settings);
+  try {
+    return build(graph);
+  } catch (error) {
+    await graph.release();
+    throw error;
+  }
+}
+
 /** The image encoder: `pixel_values` → L2-normalised image embeddings. */
 export class VisionTower {
   /** Path of the ONNX file. */
@@ -153,13 +171,7 @@ export class VisionTower {
     settings: SessionSettings = {},
     options: EncoderOptions = {},
   ): Promise<VisionTower> {
-    const graph = await GraphSession.open(path, settings);
-    try {
-      return new VisionTower(graph, options);
-    } catch (error) {
-      await graph.release();
-      throw error;
-    }
+    return await buildOnGraph(path, settings, (graph) => new VisionTower(graph, options));
   }
 
   #dummyText(count: number): Record<string, ort.Tensor> {
@@ -271,13 +283,7 @@ export class TextTower {
     settings: SessionSettings = {},
     options: EncoderOptions = {},
   ): Promise<TextTower> {
-    const graph = await GraphSession.open(path, settings);
-    try {
-      return new TextTower(graph, options);
-    } catch (error) {
-      await graph.release();
-      throw error;
-    }
+    return await buildOnGraph(path, settings, (graph) => new TextTower(graph, options));
   }
 
   #dummyImage(count: number): Record<string, ort.Tensor> {

@@ -28,7 +28,7 @@
  * @module
  */
 
-import type { CropRounding } from "../image/preprocess.ts";
+import type { CropRounding } from "../image/preprocess/config.ts";
 import type { TextCleaning, TextPadding } from "./tokenizer.ts";
 
 /** The families clipbench knows. */

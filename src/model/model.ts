@@ -31,10 +31,10 @@ import { findModelGraphs, type ModelDtype } from "./files.ts";
 import { GraphSession, type SessionSettings } from "./onnx_session.ts";
 import {
   type CropRounding,
-  ImagePreprocessor,
   type PreprocessMode,
   preprocessModeSettings,
-} from "../image/preprocess.ts";
+} from "../image/preprocess/config.ts";
+import { ImagePreprocessor } from "../image/preprocess/kernel.ts";
 import {
   loadTokenizerFiles,
   type TextCleaning,
@@ -246,6 +246,21 @@ export class ClipModel {
    *
    * @throws {ModelError} naming the missing file (or, for a missing precision, the variants
    * present), or the inputs/outputs a graph has when they are not the expected ones.
+   *
+   * @example Load the demo model and embed two captions
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ClipModel } from "@clipbench/clipbench";
+   *
+   * const model = await ClipModel.load("examples/demo/tiny-clip-demo");
+   * try {
+   *   assert.equal(model.name, "tiny-clip-demo");
+   *   const { embeddings, dim } = await model.encodeTexts(["a photo of a shoe", "a photo of a bag"]);
+   *   assert.equal(embeddings.length, 2 * dim);
+   * } finally {
+   *   await model.release();
+   * }
+   * ```
    */
   static async load(dir: string, options: LoadModelOptions = {}): Promise<ClipModel> {
     const root = resolve(dir);

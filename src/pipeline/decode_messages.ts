@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { PreprocessorSettings } from "../image/preprocess.ts";
+import type { PreprocessorSettings } from "../image/preprocess/config.ts";
 
 /** First message to a worker: how to preprocess, and where the pixels go. */
 export interface DecodeWorkerInit {

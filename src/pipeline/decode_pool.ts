@@ -1,6 +1,6 @@
 /**
  * A pool of Web Workers that decode and preprocess images into the slots of one shared pixel
- * buffer (`decode_worker.ts`). The caller owns the slots: it says which slot each image goes to
+ * buffer (`decode_worker.ts`): the {@linkcode SlotDecoder} stage of `numWorkers ≥ 1`. The caller owns the slots: it says which slot each image goes to
  * and when a slot may be reused; the pool only runs jobs.
  *
  * A job goes to the worker with the fewest unanswered jobs (the lowest index on a tie); which
@@ -15,8 +15,9 @@
  * @module
  */
 
-import type { PreprocessorSettings } from "../image/preprocess.ts";
+import type { PreprocessorSettings } from "../image/preprocess/config.ts";
 import type { DecodeJob, DecodeReply, DecodeWorkerInit } from "./decode_messages.ts";
+import type { SlotDecoder } from "./slot_decoder.ts";
 
 /** A worker of the pool failed: the pool cannot decode any more. */
 export class DecodePoolError extends Error {
@@ -60,7 +61,7 @@ interface PoolWorker {
 }
 
 /** Decoding workers writing preprocessed images into shared slots. */
-export class DecodePool {
+export class DecodePool implements SlotDecoder {
   /** Number of workers. */
   readonly size: number;
   readonly #workers: PoolWorker[] = [];

@@ -1,24 +1,26 @@
 /**
  * Turning a stream of WebDataset samples into batches of preprocessed images on the calling
- * thread: each sample's image (first present of `webp`, `png`, `jpg`, `jpeg`) is decoded in its
- * own Pillow mode and preprocessed (RGB conversion included) straight into a reused batch
- * buffer; the task's own per-sample payload (a label, captions, …) is extracted alongside. A
- * sample that cannot be used — no image, an undecodable image, a bad payload — is skipped and
- * reported through `onSkip`, never dropped silently. A reader that cannot even assemble a sample
- * (a custom dataset's image file that does not exist) yields a {@linkcode SkippedSample} in its
- * place, which is reported the same way.
+ * thread, without encoding them: each sample's image (first present of `webp`, `png`, `jpg`,
+ * `jpeg`) is decoded in its own Pillow mode and preprocessed (RGB conversion included) by an
+ * {@linkcode InThreadDecoder}; the task's own per-sample payload (a label, captions, …) is
+ * extracted alongside. A sample that cannot be used — no image, an undecodable image, a bad
+ * payload — is skipped and reported through `onSkip`, never dropped silently. A reader that
+ * cannot even assemble a sample (a custom dataset's image file that does not exist) yields a
+ * {@linkcode SkippedSample} in its place, which is reported the same way.
  *
- * The tasks go through `imageEmbeddingBatches` (src/pipeline/image_embeddings.ts), whose
- * `numWorkers: 0` path is this one and whose worker pipeline forms the same batches.
+ * Admission, order, skip reporting and batch forming are {@linkcode SlotBatcher}'s
+ * (slot_batcher.ts), the same rules `imageEmbeddingBatches` (image_embeddings.ts) batches by for
+ * the tasks; this path only copies each batch out of its slots into one of two alternating
+ * buffers.
  *
  * @module
  */
 
-import { decodeNativeImage } from "../image/decode.ts";
-import { skipReason } from "./skip_reason.ts";
-import type { ImagePreprocessor } from "../image/preprocess.ts";
+import type { ImagePreprocessor } from "../image/preprocess/kernel.ts";
 import type { SkippedSample } from "../results/result.ts";
-import { type ImageField, imageField, type Sample } from "../dataset/webdataset.ts";
+import type { Sample } from "../dataset/webdataset.ts";
+import { type ImageBatchOptions, SlotBatcher } from "./slot_batcher.ts";
+import { InThreadDecoder } from "./slot_decoder.ts";
 
 /** A batch of preprocessed images and the payloads of their samples. */
 export interface ImageBatch<T> {
@@ -33,36 +35,6 @@ export interface ImageBatch<T> {
   readonly keys: readonly string[];
   /** The payloads extracted from the samples, in order. */
   readonly items: readonly T[];
-}
-
-/** Options for {@linkcode imageBatches}. */
-export interface ImageBatchOptions<T> {
-  /** Images per batch. */
-  readonly batchSize: number;
-  /** Extracts the task's payload from a sample; throws (any error) to skip the sample. */
-  readonly extract: (sample: Sample) => T;
-  /** Called for each skipped sample. */
-  readonly onSkip: (skipped: SkippedSample) => void;
-  /** Called after each sample is handled, scored or skipped. */
-  readonly onSample?: (sample: Sample | SkippedSample) => void;
-}
-
-/**
- * The sample's image field (see {@linkcode imageField}).
- *
- * @throws {Error} naming the fields the sample has when it has no image (the sample is then
- *   skipped with that message).
- */
-export function requireImage(sample: Sample): ImageField {
-  const image = imageField(sample);
-  if (!image) {
-    throw new Error(
-      `no image (fields: ${
-        [...sample.fields.keys()].join(", ") || "none"
-      }; expected webp, png, jpg or jpeg)`,
-    );
-  }
-  return image;
 }
 
 /**
@@ -81,39 +53,29 @@ export async function* imageBatches<T>(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   }
-  const imageSize = 3 * preprocessor.height * preprocessor.width;
+  const imageSize = preprocessor.outputLength;
   // Two buffers, alternating, so one batch can be encoded while the next is filled.
   const buffers = [
     new Float32Array(batchSize * imageSize),
     new Float32Array(batchSize * imageSize),
   ];
   let turn = 0;
-  let keys: string[] = [];
-  let items: T[] = [];
-  for await (const sample of samples) {
-    if (!("fields" in sample)) {
-      options.onSkip(sample);
-      options.onSample?.(sample);
-      continue;
-    }
-    try {
-      const image = requireImage(sample);
-      const item = options.extract(sample);
-      // The preprocessor converts to RGB before or after resizing, as its mode says.
-      const rgb = await decodeNativeImage(image.bytes, image.ext);
-      preprocessor.process(rgb, buffers[turn], keys.length * imageSize);
-      keys.push(sample.key);
-      items.push(item);
-    } catch (error) {
-      options.onSkip({ key: sample.key, source: sample.source, reason: skipReason(error) });
-    }
-    options.onSample?.(sample);
-    if (keys.length === batchSize) {
+  const batcher = await SlotBatcher.open(samples, {
+    ...options,
+    slotCount: batchSize,
+    imageSize,
+    decoder: (slots) => new InThreadDecoder(preprocessor, new Float32Array(slots)),
+  });
+  try {
+    while (true) {
+      const batch = await batcher.nextBatch();
+      if (batch === undefined) break;
+      batcher.gather(batch, buffers[turn]);
+      const { keys, items } = batch;
       yield { pixels: buffers[turn], count: keys.length, keys, items };
       turn ^= 1;
-      keys = [];
-      items = [];
     }
+  } finally {
+    await batcher.close();
   }
-  if (keys.length > 0) yield { pixels: buffers[turn], count: keys.length, keys, items };
 }

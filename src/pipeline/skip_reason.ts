@@ -1,8 +1,9 @@
 /**
  * Which errors skip a sample, and the reason recorded for it: the message of the error that made
- * it unusable. Shared by the in-process path (src/pipeline/image_batches.ts, src/pipeline/image_embeddings.ts)
- * and the decoding workers (decode_worker.ts), so that both skip the same samples with the same
- * text — and both fail the run, instead of skipping, on anything else.
+ * it unusable. Shared by the admission of samples (slot_batcher.ts) and their decoding
+ * (slot_decoder.ts, on the main thread and in the decoding workers alike), so that every path
+ * skips the same samples with the same text — and fails the run, instead of skipping, on anything
+ * else.
  *
  * A sample is skipped for the project's own errors about it: a {@linkcode ClipbenchError} (an
  * {@linkcode ImageDecodeError} for an image the decoders refuse, a `SampleError`, …), or a plain

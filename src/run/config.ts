@@ -37,7 +37,7 @@ import type { HubName } from "../hub/hub_settings.ts";
 import { parseHubName } from "../hub/hub_settings.ts";
 import type { ModelDtype } from "../model/files.ts";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../model/onnx_session.ts";
-import type { CropRounding, PreprocessMode } from "../image/preprocess.ts";
+import type { CropRounding, PreprocessMode } from "../image/preprocess/config.ts";
 import type { TextCleaning } from "../model/tokenizer.ts";
 import {
   checkShardSpec,

@@ -6,9 +6,9 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { decodeNativeImage } from "../image/decode.ts";
+import { decodeNativeImage } from "../image/decode/mod.ts";
 import { loadModelConfig, loadPreprocessor, loadTokenizer } from "../model/model.ts";
-import type { CropRounding, PreprocessMode } from "../image/preprocess.ts";
+import type { CropRounding, PreprocessMode } from "../image/preprocess/config.ts";
 import type { TextCleaning } from "../model/tokenizer.ts";
 
 /**

@@ -3,7 +3,7 @@
  * that `Deno.serve`, Deno Deploy-style platforms and any adapter speaking the Fetch API can run —
  * one dataset per call.
  *
- * ```ts
+ * ```ts ignore
  * import { createEvaluationHandler } from "./mod.ts";
  *
  * const handler = createEvaluationHandler({
@@ -259,6 +259,37 @@ function describeError(
  * Creates the handler (see the module documentation).
  *
  * @throws {UsageError} when authentication is on and no token is given, or a limit is invalid.
+ *
+ * @example Evaluate the demo model on 8 samples, without a server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEvaluationHandler } from "@clipbench/clipbench";
+ *
+ * const handler = createEvaluationHandler({
+ *   modelRoots: ["examples/demo"],
+ *   datasetRoots: ["examples/demo/data/{dataset}"],
+ *   token: "secret",
+ *   settings: { noCache: true },
+ * });
+ * try {
+ *   const health = await handler(new Request("http://localhost/v1/health"));
+ *   assert.equal((await health.json()).status, "ok");
+ *
+ *   const response = await handler(
+ *     new Request("http://localhost/v1/evaluate", {
+ *       method: "POST",
+ *       headers: { authorization: "Bearer secret", "content-type": "application/json" },
+ *       body: JSON.stringify({ model: "tiny-clip-demo", dataset: "fashion_mnist_1k", limit: 8 }),
+ *     }),
+ *   );
+ *   assert.equal(response.status, 200);
+ *   const result = await response.json();
+ *   assert.equal(result.n_samples, 8);
+ *   assert.equal(result.metrics.acc1, 0.75);
+ * } finally {
+ *   await handler.close();
+ * }
+ * ```
  */
 export function createEvaluationHandler(
   options: EvaluationHandlerOptions = {},

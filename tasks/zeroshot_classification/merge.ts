@@ -16,7 +16,7 @@ import { PartialError } from "../../src/results/partial/partial_file.ts";
 import type { MultilabelShardState } from "../../src/results/partial/shard_outcome.ts";
 import type { TaskResult } from "../../src/results/result.ts";
 import type { TaskMerge } from "../../src/run/task_registry.ts";
-import { type ClassificationResultFields, zeroShotClassificationResult } from "./mod.ts";
+import { type ClassificationResultFields, zeroShotClassificationResult } from "./result.ts";
 
 function mergeMultilabel(
   states: readonly MultilabelShardState[],

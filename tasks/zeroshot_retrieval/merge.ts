@@ -14,7 +14,7 @@ import { PartialError } from "../../src/results/partial/partial_file.ts";
 import type { RetrievalShardState } from "../../src/results/partial/shard_outcome.ts";
 import type { TaskResult } from "../../src/results/result.ts";
 import type { TaskMerge } from "../../src/run/task_registry.ts";
-import { zeroShotRetrievalResult } from "./mod.ts";
+import { zeroShotRetrievalResult } from "./result.ts";
 
 function mergeRetrieval(states: readonly RetrievalShardState[], sources: readonly string[]) {
   const withImages = states.map((state, part) => ({ state, part })).filter((s) => s.state.dim > 0);

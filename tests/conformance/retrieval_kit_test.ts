@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { KIT_DIR, kitTest } from "../_kit.ts";
 import { openWebDataset } from "../../src/dataset/wds.ts";
-import { decodeImage } from "../../src/image/decode.ts";
+import { decodeImage } from "../../src/image/decode/mod.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import { imageField } from "../../src/dataset/webdataset.ts";
 import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval/mod.ts";

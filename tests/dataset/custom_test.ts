@@ -5,7 +5,8 @@ import { openCustomDataset, parseQueries } from "../../src/dataset/custom.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import type { SkippedSample } from "../../src/results/result.ts";
 import type { Sample } from "../../src/dataset/webdataset.ts";
-import { evaluateZeroShotRetrieval, sampleCaptions } from "../../tasks/zeroshot_retrieval/mod.ts";
+import { sampleCaptions } from "../../tasks/zeroshot_retrieval/captions.ts";
+import { evaluateZeroShotRetrieval } from "../../tasks/zeroshot_retrieval/mod.ts";
 import { makeTar, readTarMembers } from "../_tar_writer.ts";
 
 const DEMO = new URL("../../examples/demo/", import.meta.url).pathname;

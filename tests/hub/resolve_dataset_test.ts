@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { HttpOptions } from "../../src/io/byte_source.ts";
+import type { HttpOptions } from "../../src/io/http/client.ts";
 import { openWebDataset, type WebDataset } from "../../src/dataset/wds.ts";
 import { DatasetError, UsageError } from "../../src/errors.ts";
 import { DownloadProgressReporter } from "../../src/hub/download_progress.ts";

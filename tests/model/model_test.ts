@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { openWebDataset } from "../../src/dataset/wds.ts";
 import { ModelError } from "../../src/errors.ts";
-import { decodeImage } from "../../src/image/decode.ts";
+import { decodeImage } from "../../src/image/decode/mod.ts";
 import { ClipModel, loadModelConfig, loadPreprocessor } from "../../src/model/model.ts";
 import { parseNpy } from "../../src/io/npy.ts";
 import {

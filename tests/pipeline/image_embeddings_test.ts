@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openWebDataset } from "../../src/dataset/wds.ts";
 import { DatasetError, ModelError } from "../../src/errors.ts";
-import { decodeNativeImage } from "../../src/image/decode.ts";
+import { decodeNativeImage } from "../../src/image/decode/mod.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import { DecodePool, DecodePoolError, liveDecodeWorkers } from "../../src/pipeline/decode_pool.ts";
 import {

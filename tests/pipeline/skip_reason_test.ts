@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ImageDecodeError, SampleError } from "../../src/errors.ts";
-import { decodeNativeImage, DecoderFailure } from "../../src/image/decode.ts";
+import { decodeNativeImage, DecoderFailure } from "../../src/image/decode/mod.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import { DecodePool, DecodePoolError, liveDecodeWorkers } from "../../src/pipeline/decode_pool.ts";
 import { imageEmbeddingBatches } from "../../src/pipeline/image_embeddings.ts";

@@ -4,7 +4,7 @@
  * loads, with large initializers optionally in an external-data file beside it
  * (`model.onnx_data`, as transformers.js exports do).
  *
- * ```ts
+ * ```ts ignore
  * const graph = new GraphBuilder("text_model");
  * graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
  * graph.initializer("table", "float32", [vocab, dim], weights);

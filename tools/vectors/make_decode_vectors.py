@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference vectors for src/image/decode.ts: Pillow 9.4's ``Image.open(f).convert("RGB")``.
+"""Reference vectors for src/image/decode/mod.ts: Pillow 9.4's ``Image.open(f).convert("RGB")``.
 
 What it produces (in tests/data/decode/):
   * one encoded file per vector (``<name>.png|.jpg|.gif|.webp``): PNG, JPEG, GIF and WebP in

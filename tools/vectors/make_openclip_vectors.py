@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Reference vectors for open_clip's conversion order: decode in the native Pillow mode, resize
 and centre-crop in that mode, convert to RGB last (src/image/resize_native.ts, the
-"after_resize" conversion order of src/image/preprocess.ts, decodeNativeImage in src/image/decode.ts).
+"after_resize" conversion order of src/image/preprocess/kernel.ts, decodeNativeImage in
+src/image/decode/mod.ts).
 
 Produces, in tests/data/openclip/:
   inputs/<name>.<ext>  small encoded files, one per Pillow mode and format variant: palette PNG

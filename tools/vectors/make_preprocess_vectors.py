@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference vectors for src/image/preprocess.ts: CLIPImageProcessor-style preprocessing.
+"""Reference vectors for src/image/preprocess/kernel.ts: CLIPImageProcessor-style preprocessing.
 
 Produces, in tests/data/preprocess/:
   cases.json        one entry per case: a preprocessor_config.json object, the crop rounding

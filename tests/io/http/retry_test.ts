@@ -1,7 +1,7 @@
 /**
  * The retry policy: exponential backoff with jitter, `Retry-After` in both of its forms, which
  * statuses are retried, policy checks, and an abortable sleep. (Retries over real HTTP are
- * tested in tests/dataset/wds_test.ts and tests/hub/resolve_dataset_test.ts.)
+ * tested in tests/io/http/client_test.ts and tests/hub/resolve_dataset_test.ts.)
  */
 
 import assert from "node:assert/strict";

@@ -8,10 +8,9 @@ import { fileContentHashes } from "../../../src/model/file_hashes.ts";
 import { ClipModel } from "../../../src/model/model.ts";
 import {
   buildZeroShotClassifier,
-  classPrompts,
-  deduplicatePrompts,
   zeroShotClassifier,
-} from "../../../tasks/zeroshot_classification/mod.ts";
+} from "../../../tasks/zeroshot_classification/classifier.ts";
+import { classPrompts } from "../../../tasks/zeroshot_classification/prompts.ts";
 
 const DEMO_MODEL = new URL("../../../examples/demo/tiny-clip-demo/", import.meta.url).pathname;
 const CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress"];
@@ -176,42 +175,5 @@ Deno.test("classifier cache: a corrupt or truncated entry is ignored and rewritt
   } finally {
     await model.release();
     await Deno.remove(cacheDir, { recursive: true });
-  }
-});
-
-Deno.test("classifier: each distinct prompt is encoded once", async () => {
-  const model = await ClipModel.load(DEMO_MODEL);
-  try {
-    const { unique, indices } = deduplicatePrompts([["a", "b", "a"], ["b", "c"]]);
-    assert.deepEqual(unique, ["a", "b", "c"]);
-    assert.deepEqual(indices.map((list) => [...list]), [[0, 1, 0], [1, 2]]);
-
-    // "{c}" and "{c}" twice, and two classes sharing a class-specific prompt.
-    const templates = ["a photo of a {c}.", "{c}", "a photo of a {c}."];
-    const built = await buildZeroShotClassifier(model, CLASSES, templates, 3);
-    assert.equal(built.encodedPrompts, CLASSES.length * 2);
-    const shared = new Map([
-      ["Trouser", ["clothing.", "a pair of trousers."]],
-      ["Dress", ["clothing.", "a dress."]],
-    ]);
-    const sharedBuilt = await buildZeroShotClassifier(model, ["Trouser", "Dress"], shared, 2);
-    assert.equal(sharedBuilt.encodedPrompts, 3);
-
-    // The weights are those of encoding every prompt, duplicates included.
-    const prompts = classPrompts(CLASSES, templates);
-    const { embeddings, dim } = await model.encodeTexts(prompts.flat(), 3);
-    for (let c = 0; c < CLASSES.length; c++) {
-      const mean = new Float64Array(dim);
-      for (let t = 0; t < templates.length; t++) {
-        const offset = (c * templates.length + t) * dim;
-        for (let i = 0; i < dim; i++) mean[i] += embeddings[offset + i] / templates.length;
-      }
-      const norm = Math.hypot(...mean);
-      for (let i = 0; i < dim; i++) {
-        assert.ok(Math.abs(built.weights[c * dim + i] - mean[i] / norm) < 1e-6);
-      }
-    }
-  } finally {
-    await model.release();
   }
 });

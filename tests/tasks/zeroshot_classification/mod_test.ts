@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openWebDataset, type WebDataset } from "../../../src/dataset/wds.ts";
 import { DatasetError } from "../../../src/errors.ts";
-import { decodeImage } from "../../../src/image/decode.ts";
+import { decodeImage } from "../../../src/image/decode/mod.ts";
 import { ClassificationAccumulator } from "../../../src/metrics/classification.ts";
 import { MultilabelAccumulator } from "../../../src/metrics/multilabel.ts";
 import { ClipModel } from "../../../src/model/model.ts";
@@ -14,11 +14,9 @@ import { imageField, labelField } from "../../../src/dataset/webdataset.ts";
 import {
   buildZeroShotClassifier,
   classificationLogits,
-  classPrompts,
-  evaluateZeroShotClassification,
-  fillTemplate,
-  multiHotTarget,
-} from "../../../tasks/zeroshot_classification/mod.ts";
+} from "../../../tasks/zeroshot_classification/classifier.ts";
+import { evaluateZeroShotClassification } from "../../../tasks/zeroshot_classification/mod.ts";
+import { npyFile, TARGET_DTYPES } from "./_npy_file.ts";
 import { makeTar, readTarMembers } from "../../_tar_writer.ts";
 
 const DEMO = new URL("../../../examples/demo/", import.meta.url).pathname;
@@ -50,37 +48,6 @@ async function embedAllImages(
   const { embeddings } = await model.encodeImages(all, pixels.length);
   return { embeddings, keys };
 }
-
-Deno.test("fillTemplate follows Python's str.format(c=...)", () => {
-  assert.equal(fillTemplate("a photo of a {c}.", "dog"), "a photo of a dog.");
-  assert.equal(fillTemplate("{c} and {c}", "x"), "x and x");
-  assert.equal(fillTemplate("{{c}} is literal, {c} is not", "x"), "{c} is literal, x is not");
-  assert.equal(fillTemplate("no placeholder", "x"), "no placeholder");
-  assert.throws(() => fillTemplate("a {label}", "x"), DatasetError);
-  assert.throws(() => fillTemplate("unbalanced {", "x"), DatasetError);
-});
-
-Deno.test("classifier: per class, mean of the normalised prompt embeddings, re-normalised", async () => {
-  const templates = ["a photo of a {c}.", "a {c}.", "an image of a {c}."];
-  const { weights, dim } = await buildZeroShotClassifier(
-    model,
-    classnames.slice(0, 2),
-    templates,
-    2,
-  );
-  for (let c = 0; c < 2; c++) {
-    const prompts = templates.map((t) => t.replace("{c}", classnames[c]));
-    const { embeddings } = await model.encodeTexts(prompts, 64);
-    const mean = new Float64Array(dim);
-    for (let t = 0; t < templates.length; t++) {
-      for (let i = 0; i < dim; i++) mean[i] += embeddings[t * dim + i] / templates.length;
-    }
-    const norm = Math.hypot(...mean);
-    for (let i = 0; i < dim; i++) {
-      assert.ok(Math.abs(weights[c * dim + i] - mean[i] / norm) < 1e-6);
-    }
-  }
-});
 
 Deno.test("evaluation: the result does not depend on the batch size; limit takes the first N", async () => {
   const dataset = await openWebDataset(DATA);
@@ -238,76 +205,6 @@ Deno.test("evaluation: a dataset served over HTTP gives the same result as the f
   }
 });
 
-Deno.test("classifier: class-specific prompts (CuPL style) are used verbatim, per class", async () => {
-  const prompts = new Map([
-    ["Trouser", ["a pair of trousers.", "long pants on a hanger.", "{c} stays as written"]],
-    ["Bag", ["a handbag."]],
-  ]);
-  assert.deepEqual(classPrompts(["Bag", "Trouser"], prompts), [
-    ["a handbag."],
-    ["a pair of trousers.", "long pants on a hanger.", "{c} stays as written"],
-  ]);
-  const { weights, dim } = await buildZeroShotClassifier(model, ["Bag", "Trouser"], prompts, 2);
-  for (const [c, name] of ["Bag", "Trouser"].entries()) {
-    const texts = prompts.get(name)!;
-    const { embeddings } = await model.encodeTexts(texts, 64);
-    const mean = new Float64Array(dim);
-    for (let t = 0; t < texts.length; t++) {
-      for (let i = 0; i < dim; i++) mean[i] += embeddings[t * dim + i] / texts.length;
-    }
-    const norm = Math.hypot(...mean);
-    for (let i = 0; i < dim; i++) {
-      assert.ok(Math.abs(weights[c * dim + i] - mean[i] / norm) < 1e-6);
-    }
-  }
-  assert.throws(
-    () => classPrompts(["Bag", "Coat"], prompts, "cupl.json"),
-    (e: unknown) =>
-      e instanceof DatasetError &&
-      /cupl\.json: no prompts for class "Coat" \(class 1 of 2\)/.test(e.message),
-  );
-  assert.throws(() => classPrompts(["Bag"], [], "t.txt"), /t\.txt: no templates/);
-});
-
-/** A `.npy` file (version 1.0) holding a 1-D or 2-D array. */
-function npyFile(descr: string, shape: number[], values: number[]): Uint8Array {
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  header = header.padEnd(Math.ceil((10 + header.length + 1) / 64) * 64 - 10 - 1) + "\n";
-  const size = Number(descr.slice(2));
-  const data = new Uint8Array(values.length * size);
-  const view = new DataView(data.buffer);
-  const little = descr[0] !== ">";
-  values.forEach((v, i) => {
-    const at = i * size;
-    switch (descr.slice(1)) {
-      case "b1":
-      case "u1":
-        return view.setUint8(at, v);
-      case "i8":
-        return view.setBigInt64(at, BigInt(v), little);
-      case "f4":
-        return view.setFloat32(at, v, little);
-      case "f8":
-        return view.setFloat64(at, v, little);
-      default:
-        throw new Error(`test helper: no writer for ${descr}`);
-    }
-  });
-  const out = new Uint8Array(10 + header.length + data.length);
-  out.set([
-    0x93,
-    ...new TextEncoder().encode("NUMPY"),
-    1,
-    0,
-    header.length & 0xff,
-    header.length >> 8,
-  ]);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(data, 10 + header.length);
-  return out;
-}
-
 /** Each image's multi-hot target: its own class and the next one. */
 function neighbourTarget(label: number): number[] {
   const target = new Array(10).fill(0);
@@ -315,8 +212,6 @@ function neighbourTarget(label: number): number[] {
   target[(label + 1) % 10] = 1;
   return target;
 }
-
-const TARGET_DTYPES = ["<f4", "|b1", "<i8", "|u1", ">f8"];
 
 /**
  * A multi-label copy of the demo's first `count` samples: `dataset_type.txt` says `multilabel`,
@@ -438,24 +333,6 @@ Deno.test("multi-label evaluation: missing or malformed npy targets are skipped 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("multiHotTarget accepts bool, integer and float 0/1 vectors in either byte order", () => {
-  const target = [0, 1, 1, 0];
-  for (const descr of [...TARGET_DTYPES, "<f8", ">f4"]) {
-    const sample = {
-      key: "k",
-      source: "s",
-      fields: new Map([["npy", npyFile(descr, [4], target)]]),
-    };
-    assert.deepEqual([...multiHotTarget(sample, 4)], target, descr);
-  }
-  const negativeZero = {
-    key: "k",
-    source: "s",
-    fields: new Map([["npy", npyFile("<f4", [2], [-0, 1])]]),
-  };
-  assert.deepEqual([...multiHotTarget(negativeZero, 2)], [0, 1]);
 });
 
 Deno.test("overrides: plain-text class names replace the dataset's and are recorded", async () => {

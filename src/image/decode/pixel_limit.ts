@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ImageDecodeError } from "../errors.ts";
+import { ImageDecodeError } from "../../errors.ts";
 
 /** Pillow 9.4's `Image.MAX_IMAGE_PIXELS` (`1024 ** 3 // 4 // 3`). */
 export const MAX_IMAGE_PIXELS = 89_478_485;

@@ -16,10 +16,10 @@
  * @module
  */
 
-import { ImageDecodeError } from "../errors.ts";
-import type { NativeImage } from "./native_image.ts";
-import { toRgb } from "./pil_convert.ts";
-import type { RgbImage } from "./rgb_image.ts";
+import { ImageDecodeError } from "../../errors.ts";
+import type { NativeImage } from "../native_image.ts";
+import { toRgb } from "../pil_convert.ts";
+import type { RgbImage } from "../rgb_image.ts";
 import { decodeGif } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
 import { decodePng } from "./png.ts";

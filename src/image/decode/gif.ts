@@ -18,8 +18,8 @@
  * @module
  */
 
-import { ImageDecodeError } from "../errors.ts";
-import type { NativeImage } from "./native_image.ts";
+import { ImageDecodeError } from "../../errors.ts";
+import type { NativeImage } from "../native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
 
 /** Pillow's GIF decoder table and string-buffer size (Gif.h). */

@@ -18,9 +18,9 @@
  * @module
  */
 
-import { ImageDecodeError } from "../errors.ts";
+import { ImageDecodeError } from "../../errors.ts";
 import { JpegStructureError, scanJpegStructure } from "./jpeg_structure.ts";
-import type { NativeImage } from "./native_image.ts";
+import type { NativeImage } from "../native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
 import { TJPF_CMYK, TJPF_GRAY, TJPF_RGB, TurboJpegDecoder, TurboJpegError } from "./turbojpeg.ts";
 

@@ -10,18 +10,18 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { ImageDecodeError } from "../../src/errors.ts";
-import { decodeImage, decodeNativeImage } from "../../src/image/decode.ts";
-import type { NativeImage } from "../../src/image/native_image.ts";
+import { ImageDecodeError } from "../../../src/errors.ts";
+import { decodeImage, decodeNativeImage } from "../../../src/image/decode/mod.ts";
+import type { NativeImage } from "../../../src/image/native_image.ts";
 import {
   premultiplyAlpha,
   toRgb,
   unpremultiplyAlpha,
   zeroPixelRgb,
-} from "../../src/image/pil_convert.ts";
-import { ResampleFilter } from "../../src/image/resize.ts";
-import { resizeNative } from "../../src/image/resize_native.ts";
-import { ImagePreprocessor } from "../../src/image/preprocess.ts";
+} from "../../../src/image/pil_convert.ts";
+import { ResampleFilter } from "../../../src/image/resize.ts";
+import { resizeNative } from "../../../src/image/resize_native.ts";
+import { ImagePreprocessor } from "../../../src/image/preprocess/kernel.ts";
 
 /** Where a run of bytes lies in one of the gzipped blobs. */
 interface Span {
@@ -57,7 +57,7 @@ interface PreprocessCase {
   ordersDiffer: boolean;
 }
 
-const DATA = new URL("../data/openclip/", import.meta.url);
+const DATA = new URL("../../data/openclip/", import.meta.url);
 const manifest = JSON.parse(Deno.readTextFileSync(new URL("cases.json", DATA))) as {
   inputs: InputCase[];
   resizes: ResizeCase[];
@@ -153,7 +153,7 @@ const MODE_QUIRKS: Readonly<Record<string, string>> = {
 };
 
 Deno.test("decodeNativeImage opens every decode vector in Pillow's mode", async () => {
-  const decodeData = new URL("../data/decode/", import.meta.url);
+  const decodeData = new URL("../../data/decode/", import.meta.url);
   const vectors = (JSON.parse(Deno.readTextFileSync(new URL("manifest.json", decodeData))) as {
     images: { name: string; file: string; pilMode: string }[];
   }).images;

@@ -1,5 +1,5 @@
 /**
- * PNG decoding to the Pillow mode Pillow 9.4's `Image.open(f)` gives (see `native_image.ts`).
+ * PNG decoding to the Pillow mode Pillow 9.4's `Image.open(f)` gives (see `../native_image.ts`).
  *
  * Modes (Pillow's `PngImagePlugin._MODES`): 1-bit grey is "1" (0 or 255); 2-, 4- and 8-bit
  * grey are "L" (scaled ×85, ×17, ×1); 16-bit grey is "I" (the 16-bit value); palette images of
@@ -22,10 +22,10 @@
  */
 
 import { constants, crc32, inflateSync } from "node:zlib";
-import { ImageDecodeError } from "../errors.ts";
-import { bandsOf, type NativeImage, type PillowMode } from "./native_image.ts";
+import { ImageDecodeError } from "../../errors.ts";
+import { bandsOf, type NativeImage, type PillowMode } from "../native_image.ts";
 import { checkImageSize } from "./pixel_limit.ts";
-import { concatBytes } from "../io/bytes.ts";
+import { concatBytes } from "../../io/bytes.ts";
 
 /**
  * Inflated bytes tolerated beyond what the image needs (Pillow ignores surplus data); a cap

@@ -7,11 +7,10 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { decodeImage } from "../../src/image/decode.ts";
-import { invertedCmykToRgb } from "../../src/image/pil_convert.ts";
-import { ImageDecodeError } from "../../src/errors.ts";
+import { decodeImage } from "../../../src/image/decode/mod.ts";
+import { ImageDecodeError } from "../../../src/errors.ts";
 
-const DATA = new URL("../data/decode/", import.meta.url);
+const DATA = new URL("../../data/decode/", import.meta.url);
 
 interface ImageVector {
   name: string;
@@ -238,23 +237,4 @@ Deno.test("a JPEG lacking its tables fails even right after another JPEG", async
   await decodeImage(await read(good.file));
   const error = await assertDecodeError(await read(noTables.file), "x", "jpeg");
   assert.match(error.message, /Quantization table 0x00 was not defined/);
-});
-
-Deno.test("invertedCmykToRgb reproduces Pillow's CMYK to RGB for every (C, K)", async () => {
-  // The table holds Pillow's red output for C along x and K along y (M = Y = 0).
-  const table = new Uint8Array(gunzipSync(await read(manifest.cmykTable)));
-  const raw = new Uint8Array(256 * 256 * 4);
-  for (let k = 0; k < 256; k++) {
-    for (let c = 0; c < 256; c++) {
-      // libjpeg hands over Adobe-inverted values.
-      raw.set([255 - c, 255, 255, 255 - k], (k * 256 + c) * 4);
-    }
-  }
-  const rgb = invertedCmykToRgb(raw, 256 * 256);
-  for (let i = 0; i < 256 * 256; i++) {
-    if (rgb[i * 3] !== table[i]) {
-      assert.fail(`C=${i % 256} K=${i >> 8}: ${rgb[i * 3]}, Pillow ${table[i]}`);
-    }
-    assert.equal(rgb[i * 3 + 1], 255 - (i >> 8), "M = 0 gives 255 - K");
-  }
 });

@@ -15,9 +15,9 @@
  * @module
  */
 
-import { ImageDecodeError } from "../errors.ts";
-import type { NativeImage } from "./native_image.ts";
-import { rgbaToRgb } from "./pil_convert.ts";
+import { ImageDecodeError } from "../../errors.ts";
+import type { NativeImage } from "../native_image.ts";
+import { rgbaToRgb } from "../pil_convert.ts";
 import { checkImageSize } from "./pixel_limit.ts";
 import { compilePackageWasm } from "./wasm_module.ts";
 import { readWebpLayout } from "./webp_container.ts";
