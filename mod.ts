@@ -133,6 +133,7 @@ export {
   type OpenCustomDatasetOptions,
 } from "./src/dataset/custom.ts";
 export {
+  completePlan,
   type EvalPlan,
   planFromTaskConfig,
   readTaskConfigFile,

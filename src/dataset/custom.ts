@@ -84,7 +84,7 @@ export interface OpenCustomDatasetOptions {
 }
 
 /** Largest `image_queries.jsonl` read: 256 MiB. */
-export const MAX_QUERIES_FILE_BYTES = 256 * 1024 * 1024;
+const MAX_QUERIES_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Largest image read: the tar reader's member size limit (256 MiB). */
 const MAX_IMAGE_BYTES = DEFAULT_MAX_MEMBER_SIZE;

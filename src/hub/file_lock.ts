@@ -59,7 +59,7 @@ export interface FileLock {
 }
 
 /** Default {@linkcode FileLockOptions.staleMs}. */
-export const DEFAULT_STALE_MS = 60_000;
+const DEFAULT_STALE_MS = 60_000;
 
 /**
  * Waits for and takes the lock at `path` (its folder is created).

@@ -29,7 +29,7 @@ export function isCommitHash(revision: string): boolean {
 }
 
 /** `models--org--name` or `datasets--org--name`: a repository's folder in the cache. */
-export function huggingFaceRepoFolder(kind: RepoKind, id: string): string {
+function huggingFaceRepoFolder(kind: RepoKind, id: string): string {
   return [`${kind}s`, ...id.split("/")].join("--");
 }
 

@@ -294,7 +294,7 @@ function encodePath(path: string): string {
 }
 
 /** The `rel="next"` target of a `Link` header, absolute. */
-export function nextLink(header: string | null, base: string): string | undefined {
+function nextLink(header: string | null, base: string): string | undefined {
   if (header === null) return undefined;
   for (const part of header.split(",")) {
     const match = /<([^>]*)>\s*;(.*)$/.exec(part.trim());

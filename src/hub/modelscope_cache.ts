@@ -28,10 +28,10 @@ import { type CacheIndexEntry, readCacheIndex, writeCacheIndex } from "./pickle_
 import { writeFileAtomically } from "../io/atomic_write.ts";
 
 /** The SDK's index file name. */
-export const INDEX_FILE = ".msc";
+const INDEX_FILE = ".msc";
 
 /** The SDK's repository-id file name. */
-export const MODEL_META_FILE = ".mdl";
+const MODEL_META_FILE = ".mdl";
 
 /** One repository's part of a ModelScope cache. */
 export class ModelScopeCache {

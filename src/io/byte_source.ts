@@ -57,7 +57,7 @@ export interface ReadTextOptions extends ByteSourceOptions {
 }
 
 /** Default {@linkcode ReadTextOptions.maxBytes}: 16 MiB. */
-export const DEFAULT_MAX_TEXT_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_TEXT_BYTES = 16 * 1024 * 1024;
 
 /**
  * A dataset root: files addressed by `/`-separated paths relative to it. {@linkcode locationAt}

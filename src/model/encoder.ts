@@ -36,9 +36,9 @@ const IMAGE_INPUTS = ["pixel_values"] as const;
 const TEXT_INPUTS = ["input_ids", "attention_mask", "token_type_ids"] as const;
 
 /** Default output preference of {@linkcode VisionTower}: projected embeddings, else pooled. */
-export const DEFAULT_IMAGE_OUTPUTS: readonly string[] = ["image_embeds", "pooler_output"];
+const DEFAULT_IMAGE_OUTPUTS: readonly string[] = ["image_embeds", "pooler_output"];
 /** Default output preference of {@linkcode TextTower}. */
-export const DEFAULT_TEXT_OUTPUTS: readonly string[] = ["text_embeds", "pooler_output"];
+const DEFAULT_TEXT_OUTPUTS: readonly string[] = ["text_embeds", "pooler_output"];
 
 /** Options for opening an encoder over a graph. */
 export interface EncoderOptions {
@@ -52,7 +52,7 @@ export interface EncoderOptions {
 }
 
 /** Normalises each row of a `rows × dim` matrix to unit L2 norm, in place (norm computed in float64). */
-export function l2NormalizeRows(data: Float32Array, rows: number, dim: number): Float32Array {
+function l2NormalizeRows(data: Float32Array, rows: number, dim: number): Float32Array {
   for (let r = 0; r < rows; r++) {
     const start = r * dim;
     let sum = 0;

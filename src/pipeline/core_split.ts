@@ -41,7 +41,7 @@ export function coreCount(): number {
 }
 
 /** Most decoding workers chosen by default. */
-export const MAX_DEFAULT_WORKERS = 4;
+const MAX_DEFAULT_WORKERS = 4;
 
 /** Default decoding workers for `cores` cores: one per core, at most {@linkcode MAX_DEFAULT_WORKERS}. */
 export function defaultNumWorkers(cores: number = coreCount()): number {

@@ -85,7 +85,7 @@ export async function writeResult(outputDir: string, result: TaskResult): Promis
  * @param what How the folder is named in the message (e.g. `--output-dir outputs`).
  * @throws {UsageError} naming `what` and the folder.
  */
-export async function prepareOutputFolder(folder: string, what: string = folder): Promise<void> {
+async function prepareOutputFolder(folder: string, what: string = folder): Promise<void> {
   try {
     await Deno.mkdir(folder, { recursive: true });
   } catch (error) {

@@ -151,7 +151,7 @@ export interface EvalPlan {
 }
 
 /** The defaults of every optional setting (evalscope's where it has one). */
-export const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
+const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   split: "test",
   task: "auto",
   hub: "modelscope",
@@ -203,7 +203,7 @@ export function expectInteger(value: unknown, where: string, allowZero = false):
 }
 
 /** A non-empty list of non-empty strings (a single string counts as a list of one). */
-export function expectStringList(value: unknown, where: string): string[] {
+function expectStringList(value: unknown, where: string): string[] {
   const list = typeof value === "string" ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
     throw new UsageError(
@@ -222,7 +222,7 @@ export function expectObject(value: unknown, where: string): Record<string, unkn
 }
 
 /** Refuses a key that is not in `allowed`, naming it and the known keys. */
-export function checkKeys(
+function checkKeys(
   object: Record<string, unknown>,
   allowed: readonly string[],
   where: string,

@@ -42,7 +42,7 @@ import { pathExists } from "../io/path_exists.ts";
 export const CUSTOM_DATASET = "custom";
 
 /** Datasets that CLIP_benchmark and evalscope evaluate as image–text retrieval. */
-export const RETRIEVAL_DATASETS: ReadonlySet<string> = new Set([
+const RETRIEVAL_DATASETS: ReadonlySet<string> = new Set([
   "custom",
   "muge",
   "flickr30k",
@@ -83,7 +83,7 @@ export type DatasetOutcome =
   | { readonly kind: "partial"; readonly partial: PartialResult };
 
 /** The dataset location for one dataset name: `{dataset}` in the root replaced by the name. */
-export function datasetLocation(plan: EvalPlan, dataset: string): string | undefined {
+function datasetLocation(plan: EvalPlan, dataset: string): string | undefined {
   return plan.datasetRoot?.replaceAll("{dataset}", dataset);
 }
 
@@ -104,7 +104,7 @@ export function modelResultName(id: string): string {
  * The task for a dataset: the plan's explicit choice, else by `dataset_type.txt`, else by name
  * (evalscope's list of retrieval datasets), else zero-shot classification.
  */
-export function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): TaskName {
+function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): TaskName {
   if (plan.task !== "auto") return plan.task;
   if (dataset.type === "retrieval") return "zeroshot_retrieval";
   if (dataset.type === "multilabel") return "zeroshot_classification";
@@ -118,6 +118,31 @@ export function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): T
  *
  * @returns the results written (for a sharded plan: none), the partial files written, and the
  * pairs that failed.
+ *
+ * @example Evaluate the demo model on the first 16 samples of the demo dataset
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { completePlan, runEvaluations } from "@clipbench/clipbench";
+ *
+ * const outputDir = await Deno.makeTempDir();
+ * const plan = completePlan({
+ *   models: [{ id: "examples/demo/tiny-clip-demo" }],
+ *   datasets: ["fashion_mnist_1k"],
+ *   datasetRoot: "examples/demo/data/{dataset}",
+ *   limit: 16,
+ *   noCache: true, // leave the classifier cache alone
+ *   outputDir,
+ *   quiet: true,
+ * });
+ * const { results, failures } = await runEvaluations(plan);
+ * assert.deepEqual(failures, []);
+ * assert.equal(results[0].task, "zeroshot_classification");
+ * assert.equal(results[0].n_samples, 16);
+ * // evalscope's file layout: <output dir>/<model>/<dataset>_<task>.json
+ * const written = `${outputDir}/tiny-clip-demo/fashion_mnist_1k_zeroshot_classification.json`;
+ * assert.ok((await Deno.stat(written)).isFile);
+ * await Deno.remove(outputDir, { recursive: true });
+ * ```
  */
 export async function runEvaluations(
   plan: EvalPlan,

@@ -55,13 +55,13 @@ export interface LocalShardsOutcome {
  * Set in each worker's environment to the run's temporary folder: the worker exits when its
  * stdin (the parent's pipe) closes, and removes that folder (see {@linkcode exitWithParent}).
  */
-export const SHARDS_FOLDER_ENV = "CLIPBENCH_SHARDS_FOLDER";
+const SHARDS_FOLDER_ENV = "CLIPBENCH_SHARDS_FOLDER";
 
 /** The prefix of the temporary folder of a run (under the system's temporary directory). */
-export const SHARDS_FOLDER_PREFIX = "clipbench_shards_";
+const SHARDS_FOLDER_PREFIX = "clipbench_shards_";
 
 /** How long workers get to exit after a forwarded signal before they are killed. */
-export const KILL_GRACE_MS = 5_000;
+const KILL_GRACE_MS = 5_000;
 
 /** Exit status of a worker whose parent went away. */
 const PARENT_GONE_STATUS = 129;

@@ -4,7 +4,7 @@
  * one dataset per call.
  *
  * ```ts ignore
- * import { createEvaluationHandler } from "./mod.ts";
+ * import { createEvaluationHandler } from "@clipbench/clipbench";
  *
  * const handler = createEvaluationHandler({
  *   modelRoots: ["/models"],

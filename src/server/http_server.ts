@@ -94,7 +94,7 @@ export interface HttpServer {
 }
 
 /** Defaults of {@linkcode HttpServerOptions}. */
-export const HTTP_SERVER_DEFAULTS = {
+const HTTP_SERVER_DEFAULTS = {
   headerTimeoutMs: 10_000,
   bodyTimeoutMs: 30_000,
   writeTimeoutMs: 30_000,

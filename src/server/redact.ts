@@ -18,7 +18,7 @@ import { isAbsolute, resolve } from "node:path";
 const ABSOLUTE_PATH = /(?<![\w.:/~%-])\/(?!\/)[^\s'"`()<>[\]{},;]+/g;
 
 /** The placeholder of an absolute path no known name replaces. */
-export const SERVER_PATH = "<server path>";
+const SERVER_PATH = "<server path>";
 
 /** Replaces server paths by client-facing names (see the module documentation). */
 export class PathRedactor {

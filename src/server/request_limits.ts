@@ -42,7 +42,7 @@ const OPTION_NAMES: Readonly<Record<keyof RequestLimits, string>> = {
 };
 
 /** The error for `limit` exceeded by `field`. */
-export function limitError(
+function limitError(
   limit: keyof RequestLimits,
   limits: RequestLimits,
   field: string,

@@ -19,7 +19,7 @@ export const CLASSNAMES_FILE = "classnames.txt";
 const TEMPLATES_FILE = "zeroshot_classification_templates.txt";
 
 /** The `*_source` value of class names and templates read from the dataset's own files. */
-export const DATASET_SOURCE = "dataset";
+const DATASET_SOURCE = "dataset";
 
 /**
  * Fills a CLIP_benchmark template: `template.format(c=classname)`. `{c}` is replaced, `{{` and

@@ -11,7 +11,7 @@
 import { ImageDecodeError } from "../../errors.ts";
 
 /** Pillow 9.4's `Image.MAX_IMAGE_PIXELS` (`1024 ** 3 // 4 // 3`). */
-export const MAX_IMAGE_PIXELS = 89_478_485;
+const MAX_IMAGE_PIXELS = 89_478_485;
 
 /**
  * Throws unless `width × height` is a size Pillow 9.4 opens.

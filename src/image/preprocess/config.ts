@@ -114,7 +114,7 @@ export interface PreprocessorOptions {
  * `JinaCLIPImageProcessor` (its `preprocessor_config.json` has keys of its own: `size`,
  * `resize_mode`, `interpolation`, `mean`, `std`).
  */
-export const KNOWN_IMAGE_PROCESSORS: readonly string[] = [
+const KNOWN_IMAGE_PROCESSORS: readonly string[] = [
   "CLIPImageProcessor",
   "ChineseCLIPImageProcessor",
   "SiglipImageProcessor",
@@ -122,13 +122,13 @@ export const KNOWN_IMAGE_PROCESSORS: readonly string[] = [
 ];
 
 /** OpenAI CLIP's per-channel mean, transformers' `OPENAI_CLIP_MEAN`. */
-export const OPENAI_CLIP_MEAN: readonly [number, number, number] = [
+const OPENAI_CLIP_MEAN: readonly [number, number, number] = [
   0.48145466,
   0.4578275,
   0.40821073,
 ];
 /** OpenAI CLIP's per-channel standard deviation, transformers' `OPENAI_CLIP_STD`. */
-export const OPENAI_CLIP_STD: readonly [number, number, number] = [
+const OPENAI_CLIP_STD: readonly [number, number, number] = [
   0.26862954,
   0.26130258,
   0.27577711,

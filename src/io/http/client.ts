@@ -85,7 +85,7 @@ export interface HttpRequestOptions {
 }
 
 /** Default {@linkcode HttpOptions.requestTimeoutMs}: 30 s. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Default {@linkcode HttpOptions.idleTimeoutMs}: 60 s. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;

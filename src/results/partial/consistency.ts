@@ -45,7 +45,7 @@ import { PartialError, type PartialResult } from "./partial_file.ts";
 import type { ShardPositions } from "./shard_outcome.ts";
 
 /** How far from 1 the L2 norm of a stored embedding row may be (float32 rounding is ~1e-7). */
-export const EMBEDDING_NORM_TOLERANCE = 1e-3;
+const EMBEDDING_NORM_TOLERANCE = 1e-3;
 
 /** The task name a result of each state kind carries. */
 const TASK_OF_KIND: Readonly<Record<string, string>> = {

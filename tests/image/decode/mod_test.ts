@@ -7,8 +7,18 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { decodeImage } from "../../../src/image/decode/mod.ts";
+import { decodeImage, decodeNativeImage } from "../../../src/image/decode/mod.ts";
 import { ImageDecodeError } from "../../../src/errors.ts";
+import type { NativeImage } from "../../../src/image/native_image.ts";
+import { toRgb } from "../../../src/image/pil_convert.ts";
+import {
+  bytesOf,
+  firstDifference,
+  manifest as openclip,
+  native,
+  sampleBytes,
+  samples,
+} from "../_openclip_vectors.ts";
 
 const DATA = new URL("../../data/decode/", import.meta.url);
 
@@ -237,4 +247,54 @@ Deno.test("a JPEG lacking its tables fails even right after another JPEG", async
   await decodeImage(await read(good.file));
   const error = await assertDecodeError(await read(noTables.file), "x", "jpeg");
   assert.match(error.message, /Quantization table 0x00 was not defined/);
+});
+
+Deno.test("decodeNativeImage gives Pillow's mode and samples for every mode variant", () => {
+  assert.ok(openclip.inputs.length >= 20, "the reference set is complete");
+  const modes = new Set(openclip.inputs.map((input) => input.mode));
+  assert.deepEqual([...modes].sort(), ["1", "CMYK", "I", "L", "LA", "P", "RGB", "RGBA"]);
+  for (const input of openclip.inputs) {
+    const image = native(input.name);
+    assert.equal(image.mode, input.mode, input.name);
+    assert.deepEqual([image.width, image.height], [input.width, input.height], input.name);
+    const problem = firstDifference(sampleBytes(image), bytesOf(samples, input.samples));
+    assert.equal(problem, undefined, `${input.name}: ${problem}`);
+    if (input.palette) {
+      assert.equal(image.mode, "P");
+      if (image.mode === "P") assert.deepEqual(image.palette, bytesOf(samples, input.palette));
+    }
+  }
+});
+
+/**
+ * Decode vectors whose `Image.open(f).mode` is not the mode of their pixels, with the mode
+ * decodeNativeImage gives instead.
+ */
+const MODE_QUIRKS: Readonly<Record<string, string>> = {
+  // A GIF whose frame has an identity-grey local table under a coloured global one: Pillow
+  // names it "L" but loads the global palette into it, so its samples are palette indices
+  // ("P" in the C core), `convert("RGB")` looks them up, and `resize` with any filter but
+  // NEAREST raises "image has wrong mode". clipbench treats it as the "P" image it is.
+  gif_local_grey_table_20x12: "P",
+};
+
+Deno.test("decodeNativeImage opens every decode vector in Pillow's mode", async () => {
+  const vectors = manifest.images;
+  assert.ok(vectors.length > 150);
+  let decoded = 0;
+  for (const vector of vectors) {
+    const bytes = Deno.readFileSync(new URL(vector.file, DATA));
+    let image: NativeImage;
+    try {
+      image = await decodeNativeImage(bytes, vector.file);
+    } catch (error) {
+      // The arithmetic-coded JPEG is refused on purpose (KNOWN_UNSUPPORTED).
+      assert.ok(error instanceof ImageDecodeError && /arithmetic/.test(error.message), vector.name);
+      continue;
+    }
+    assert.equal(image.mode, MODE_QUIRKS[vector.name] ?? vector.pilMode, vector.name);
+    assert.deepEqual(toRgb(image), await decodeImage(bytes), vector.name);
+    decoded++;
+  }
+  assert.equal(decoded, vectors.length - 1);
 });

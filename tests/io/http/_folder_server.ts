@@ -7,6 +7,7 @@
  */
 
 import { DATA_DIR } from "../_wds_vectors.ts";
+import { rangeAnswer, rangeStart } from "./_range_answer.ts";
 
 /** What the test server does for particular paths (relative to the served folder). */
 export interface ServerBehaviour {
@@ -79,38 +80,13 @@ export function serveFolder(folder: string, behaviour: ServerBehaviour = {}): Te
     } catch {
       return new Response("no such file", { status: 404 });
     }
-    const range = /^bytes=([0-9]+)-$/.exec(request.headers.get("range") ?? "");
-    const start = behaviour.honourRange && range !== null ? Number(range[1]) : 0;
-    const bytes = whole.slice(start);
-    const headers: Record<string, string> = { "content-length": String(bytes.length) };
-    if (start > 0) headers["content-range"] = `bytes ${start}-${whole.length - 1}/${whole.length}`;
-    const status = start > 0 ? 206 : 200;
+    const start = behaviour.honourRange ? rangeStart(request) ?? 0 : 0;
     const stallOnce = count === 0 ? behaviour.stallOnceAfter?.[relative] : undefined;
-    const stall = behaviour.stallAfter?.[relative] ?? stallOnce;
-    if (stall !== undefined) {
-      return new Response(
-        new ReadableStream({
-          // Never closed: Deno cancels this body when the client drops the connection.
-          start(controller) {
-            controller.enqueue(bytes.slice(0, stall));
-          },
-        }),
-        { status, headers },
-      );
-    }
     const cutOnce = count === 0 ? behaviour.cutOnceAfter?.[relative] : undefined;
-    const cut = behaviour.cutAfter?.[relative] ?? cutOnce;
-    if (cut === undefined) return new Response(bytes, { status, headers });
-    // Announce the full length, send `cut` bytes, then end: the server drops the connection.
-    return new Response(
-      new ReadableStream({
-        start(controller) {
-          controller.enqueue(bytes.slice(0, cut));
-          controller.close();
-        },
-      }),
-      { status, headers },
-    );
+    return rangeAnswer(whole, start, {
+      stallAfter: behaviour.stallAfter?.[relative] ?? stallOnce,
+      cutAfter: behaviour.cutAfter?.[relative] ?? cutOnce,
+    });
   });
   return {
     origin: `http://127.0.0.1:${server.addr.port}`,

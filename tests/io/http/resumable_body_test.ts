@@ -13,6 +13,7 @@ import { bytesOf } from "../_seeded_bytes.ts";
 import { checkClassificationSamples, collect, DATA_DIR } from "../_wds_vectors.ts";
 import { FAST, fastHttp } from "./_fast_http.ts";
 import { withServer } from "./_folder_server.ts";
+import { rangeAnswer, rangeStart } from "./_range_answer.ts";
 
 Deno.test("over HTTP: a connection closed mid-body is a DatasetError with URL and offset", async () => {
   // The server cuts every answer at byte 700 and ignores Range: resuming makes no progress.
@@ -118,22 +119,10 @@ function versionedServer(
     const matches = ifRange === null || ifRange === Object.values(current)[0];
     const start = range === null || (options.mode !== "ignore-if-range" && !matches)
       ? 0
-      : Number(/^bytes=([0-9]+)-$/.exec(range)![1]);
-    const bytes = whole.slice(start);
-    const headers: Record<string, string> = { ...current, "content-length": String(bytes.length) };
-    if (start > 0) headers["content-range"] = `bytes ${start}-${whole.length - 1}/${whole.length}`;
-    const status = start > 0 ? 206 : 200;
-    if (!isFirst) return new Response(bytes, { status, headers });
+      : rangeStart(request)!;
+    if (!isFirst) return rangeAnswer(whole, start, { headers: current });
     if (next !== first) version = 1; // the file changes while the first answer is cut off
-    return new Response(
-      new ReadableStream({
-        start(controller) {
-          controller.enqueue(bytes.slice(0, cut));
-          controller.close();
-        },
-      }),
-      { status, headers },
-    );
+    return rangeAnswer(whole, start, { headers: current, cutAfter: cut });
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}/f`,
