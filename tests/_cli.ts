@@ -26,14 +26,21 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `deno run -A cli.ts ...args` (no colours) and collects its output. */
-export async function runCli(args: readonly string[], cwd?: string): Promise<CliRun> {
+/**
+ * Runs `deno run -A cli.ts ...args` (no colours) and collects its output; `env` adds variables
+ * (a `CLIPBENCH_CACHE` there replaces this process's private cache).
+ */
+export async function runCli(
+  args: readonly string[],
+  cwd?: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliRun> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", CLIPBENCH_CACHE: CACHE },
+    env: { NO_COLOR: "1", CLIPBENCH_CACHE: CACHE, ...env },
   }).output();
   const text = new TextDecoder();
   return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };

@@ -5,23 +5,11 @@
  * run works offline from the caches; `cli.ts datasets` shows what is cached.
  */
 import assert from "node:assert/strict";
+import { runCli } from "../_cli.ts";
 import { startFakeHub } from "../_fake_hub.ts";
 import { retrievalDatasetFiles, tinyChineseClipFiles } from "../_hub_fixtures.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const MODEL_ID = "AI-ModelScope/chinese-clip-vit-large-patch14-336px";
-
-async function cli(args: string[], cwd: string, env: Record<string, string>) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
 
 Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the caches", async () => {
   const hub = startFakeHub({
@@ -70,7 +58,11 @@ Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the cache
       MODELSCOPE_CACHE: `${work}/modelscope`,
       HF_HOME: `${work}/hf`,
     };
-    const run = await cli(["eval", "--config", "task_cfg.json", "--recall-k", "1", "5"], work, env);
+    const run = await runCli(
+      ["eval", "--config", "task_cfg.json", "--recall-k", "1", "5"],
+      work,
+      env,
+    );
     assert.equal(run.code, 0, run.stderr);
     for (const dataset of ["muge", "flickr8k"]) {
       const path =
@@ -88,7 +80,7 @@ Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the cache
 
     // The hub goes away; --offline reads the model and the datasets from the caches.
     await hub.close();
-    const offline = await cli(
+    const offline = await runCli(
       [
         "eval",
         "--config",
@@ -111,7 +103,7 @@ Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the cache
     );
     assert.deepEqual(second.metrics, first.metrics);
 
-    const listing = await cli(["datasets", "--cache-dir", "cache"], work, env);
+    const listing = await runCli(["datasets", "--cache-dir", "cache"], work, env);
     assert.equal(listing.code, 0, listing.stderr);
     assert.match(
       listing.stdout,

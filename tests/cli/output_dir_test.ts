@@ -5,25 +5,13 @@
  * fetched or loaded.
  */
 import assert from "node:assert/strict";
+import { runCli } from "../_cli.ts";
 import { startFakeHub } from "../_fake_hub.ts";
 import { readFolder } from "../_hub_fixtures.ts";
 import { DEMO_MODEL } from "../_shard_fixtures.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const DEMO_DATA = new URL("../../examples/demo/data/fashion_mnist_1k", import.meta.url).pathname;
 const DATASET_ID = "myorg/fmnist";
-
-async function cli(args: string[], cwd: string, env: Record<string, string>) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
 
 async function withHubDataset(
   fn: (work: string, env: Record<string, string>, requests: () => number) => Promise<void>,
@@ -54,7 +42,7 @@ const RESULT = `tiny-clip-demo/myorg/fmnist_zeroshot_classification.json`;
 
 Deno.test("cli eval: a dataset given by hub id writes OUTPUT_DIR/<model>/org/name_<task>.json", async () => {
   await withHubDataset(async (work, env) => {
-    const run = await cli(
+    const run = await runCli(
       ["eval", "--model", DEMO_MODEL, "--dataset", DATASET_ID, "--limit", "40", "--quiet"],
       work,
       env,
@@ -68,7 +56,7 @@ Deno.test("cli eval: a dataset given by hub id writes OUTPUT_DIR/<model>/org/nam
 
 Deno.test("cli eval --shards: a dataset given by hub id is merged into its result", async () => {
   await withHubDataset(async (work, env) => {
-    const run = await cli(
+    const run = await runCli(
       ["eval", "--model", DEMO_MODEL, "--dataset", DATASET_ID, "--shards", "2", "--quiet"],
       work,
       env,
@@ -90,7 +78,7 @@ Deno.test("cli eval: an --output-dir that is a file fails before anything is rea
         ["taken/below", "cannot create taken/below: "],
       ]
     ) {
-      const run = await cli(
+      const run = await runCli(
         ["eval", "--model", DEMO_MODEL, "--dataset", DATASET_ID, "--output-dir", outputDir],
         work,
         env,
