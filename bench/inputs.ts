@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { type CachedFolder, cachedFolder } from "./cache.ts";
 import { generateClipModel } from "../tools/generate_clip_model.ts";
-import { CLIP_PRESETS, type ClipPreset } from "../tools/clip_model/shape.ts";
+import { CLIP_PRESETS, type ClipPreset } from "../tools/clip_model/presets.ts";
 import { type BenchDatasetOptions, generateBenchDataset } from "../tools/generate_bench_dataset.ts";
 
 /** Bumped whenever a generator's output changes for the same parameters. */

@@ -1,5 +1,5 @@
 /**
- * Tiny model folders for each CLIP family, built at test time with tools/onnx/builder.ts: ONNX
+ * Tiny model folders for each CLIP family, built at test time with src/onnx/builder.ts: ONNX
  * graphs with the input/output names, element types and dynamic axes of the transformers.js
  * exports, small tokenizer.json files (BERT WordPiece, SentencePiece Unigram/Metaspace, the
  * demo's CLIP BPE), and the JSON configs, plus float64 reference implementations of the same
@@ -23,7 +23,7 @@
  */
 
 import { join } from "node:path";
-import { type Dim, type ElementType, GraphBuilder, saveModel } from "../tools/onnx/builder.ts";
+import { type Dim, type ElementType, GraphBuilder, saveModel } from "../src/onnx/builder.ts";
 
 /** Sizes shared by the fixture graphs. */
 export const HIDDEN = 8;

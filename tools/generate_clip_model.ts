@@ -13,7 +13,8 @@
  * <out>/tokenizer.json …           the demo model's CLIP BPE tokenizer (874 ids)
  * ```
  *
- * The graphs are built by tools/clip_model/ (see towers.ts for their structure). The tokenizer
+ * The graphs are built by src/convert/graph/ (see clip_towers.ts for their structure), with
+ * weights from tools/clip_model/seeded_weights.ts. The tokenizer
  * is the shipped demo's (`examples/demo/tiny-clip-demo`): its ids are all below 874, and the
  * text tower's embedding table has `text.vocabSize` rows (49,408 for ViT-B/32, as the real
  * vocabulary), so the table costs what the real one costs while every id the tokenizer makes
@@ -35,16 +36,16 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { encodeModel } from "./onnx/builder.ts";
-import { buildTextTower, buildVisionTower } from "./clip_model/towers.ts";
+import { encodeModel } from "../src/onnx/builder.ts";
+import { buildTextTower, buildVisionTower } from "../src/convert/graph/clip_towers.ts";
 import {
   type Activation,
-  CLIP_PRESETS,
-  type ClipPreset,
   type ClipShape,
   towerParameters,
   validateClipShape,
-} from "./clip_model/shape.ts";
+} from "../src/convert/graph/clip_shape.ts";
+import { CLIP_PRESETS, type ClipPreset } from "./clip_model/presets.ts";
+import { SeededWeights } from "./clip_model/seeded_weights.ts";
 import { deriveSeed } from "./seeded_random.ts";
 
 /** The folder whose tokenizer files generated models share. */
@@ -186,8 +187,8 @@ export async function generateClipModel(
     // One tower at a time, so only one set of weights is held.
     const towerSeed = deriveSeed(seed, tower);
     const graph = tower === "vision"
-      ? buildVisionTower(shape, towerSeed)
-      : buildTextTower(shape, towerSeed);
+      ? buildVisionTower(shape, new SeededWeights(towerSeed))
+      : buildTextTower(shape, new SeededWeights(towerSeed));
     const { model } = encodeModel(graph, { opset: 17, producer: "clipbench-generate-clip-model" });
     await Deno.writeFile(join(out, "onnx", `${tower}_model.onnx`), model);
     bytes[tower] = model.length;

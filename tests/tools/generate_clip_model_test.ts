@@ -10,11 +10,11 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ClipModel } from "../../src/model/model.ts";
 import {
-  CLIP_PRESETS,
   type ClipShape,
   towerParameters,
   validateClipShape,
-} from "../../tools/clip_model/shape.ts";
+} from "../../src/convert/graph/clip_shape.ts";
+import { CLIP_PRESETS } from "../../tools/clip_model/presets.ts";
 import { generateClipModel, parseGeneratorArgs } from "../../tools/generate_clip_model.ts";
 
 const TINY = CLIP_PRESETS.tiny;

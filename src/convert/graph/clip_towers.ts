@@ -14,18 +14,19 @@
  * @module
  */
 
-import { GraphBuilder } from "../onnx/builder.ts";
-import { EMBEDDING_SCALE, LayerContext, layerNorm, linear, transformer } from "./layers.ts";
-import type { ClipShape } from "./shape.ts";
+import { GraphBuilder } from "../../onnx/builder.ts";
+import type { ClipShape } from "./clip_shape.ts";
+import { LayerContext, layerNorm, linear, transformer } from "./layers.ts";
+import type { WeightSource } from "./weights.ts";
 
 /** Additive mask value for future positions (exp underflows to 0 in the softmax). */
 const MASKED = -1e9;
 
-/** Builds the image tower of `shape` with weights from `seed`. */
-export function buildVisionTower(shape: ClipShape, seed: number): GraphBuilder {
+/** Builds the image tower of `shape` with weights from `weights`. */
+export function buildVisionTower(shape: ClipShape, weights: WeightSource): GraphBuilder {
   const { imageSize, patchSize, width, layers, heads, intermediate } = shape.vision;
   const graph = new GraphBuilder("vision_model");
-  const ctx = new LayerContext(graph, seed);
+  const ctx = new LayerContext(graph, weights);
   const pixels = graph.input("pixel_values", "float32", [
     "batch_size",
     "num_channels",
@@ -36,7 +37,7 @@ export function buildVisionTower(shape: ClipShape, seed: number): GraphBuilder {
   const kernel = ctx.weight(
     "vision_model.embeddings.patch_embedding.weight",
     [width, 3, patchSize, patchSize],
-    1 / Math.sqrt(3 * patchSize * patchSize),
+    "patch_kernel",
   );
   const grid = graph.op("Conv", [pixels, kernel], {
     kernel_shape: [patchSize, patchSize],
@@ -50,14 +51,14 @@ export function buildVisionTower(shape: ClipShape, seed: number): GraphBuilder {
   const classEmbedding = ctx.weight(
     "vision_model.embeddings.class_embedding",
     [1, 1, width],
-    EMBEDDING_SCALE,
+    "embedding",
   );
   const classTokens = graph.op("Expand", [classEmbedding, classShape]);
   const sequence = graph.op("Concat", [classTokens, tokens], { axis: 1 });
   const positions = ctx.weight(
     "vision_model.embeddings.position_embedding.weight",
     [patches + 1, width],
-    EMBEDDING_SCALE,
+    "embedding",
   );
   const embedded = layerNorm(
     ctx,
@@ -79,23 +80,23 @@ export function buildVisionTower(shape: ClipShape, seed: number): GraphBuilder {
   return graph;
 }
 
-/** Builds the text tower of `shape` with weights from `seed`. */
-export function buildTextTower(shape: ClipShape, seed: number): GraphBuilder {
+/** Builds the text tower of `shape` with weights from `weights`. */
+export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBuilder {
   const { contextLength, vocabSize, width, layers, heads, intermediate } = shape.text;
   const graph = new GraphBuilder("text_model");
-  const ctx = new LayerContext(graph, seed);
+  const ctx = new LayerContext(graph, weights);
   const ids = graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
   const table = ctx.weight(
     "text_model.embeddings.token_embedding.weight",
     [vocabSize, width],
-    EMBEDDING_SCALE,
+    "embedding",
   );
   const tokens = graph.op("Gather", [table, ids], { axis: 0 }); // [B, S, width]
   const length = graph.op("Shape", [ids], { start: 1, end: 2 }); // [S]
   const positionTable = ctx.weight(
     "text_model.embeddings.position_embedding.weight",
     [contextLength, width],
-    EMBEDDING_SCALE,
+    "embedding",
   );
   const zero = ctx.int64([0]);
   const positions = graph.op("Slice", [positionTable, zero, length, zero]);

@@ -1,48 +1,35 @@
 /**
- * Transformer building blocks as ONNX subgraphs, with seeded random weights: the operator mix of
- * a PyTorch export of CLIP (`MatMul` + `Add` linears, `LayerNormalization`, multi-head attention
- * as `Reshape`/`Transpose`/`MatMul`/`Softmax`, QuickGELU or GELU MLPs, pre-LayerNorm residual
- * blocks), so onnxruntime sees and optimises what it sees in a real model and the speed is real.
- *
- * Weights are uniform, scaled by 1/√fan-in for linears (so each layer keeps activations near
- * unit size) and small for embeddings and biases; LayerNorm scales are near 1. Each tensor draws
- * from its own stream, {@linkcode deriveSeed}(seed, name), so the weights depend only on the seed
- * and the tensor's name.
+ * Transformer building blocks as ONNX subgraphs, in the operator mix of a PyTorch export of CLIP
+ * (`MatMul` + `Add` linears, `LayerNormalization`, multi-head attention as
+ * `Reshape`/`Transpose`/`MatMul`/`Softmax`, QuickGELU or GELU MLPs, pre-LayerNorm residual
+ * blocks), so onnxruntime sees and optimises what it sees in an exported model. Weights come from
+ * a {@linkcode WeightSource} by transformers' parameter names (a checkpoint's, or the model
+ * generator's seeded random ones).
  *
  * @module
  */
 
-import type { GraphBuilder } from "../onnx/builder.ts";
-import { deriveSeed, SeededRandom } from "../seeded_random.ts";
-import type { Activation } from "./shape.ts";
+import type { GraphBuilder } from "../../onnx/builder.ts";
+import type { Activation } from "./clip_shape.ts";
+import type { WeightRole, WeightSource } from "./weights.ts";
 
-/** Where layers are added: the graph, the weight seed, and shared constants. */
+/** Where layers are added: the graph, the weights, and shared constants. */
 export class LayerContext {
   /** The graph being built. */
   readonly graph: GraphBuilder;
-  /** Base seed of every weight tensor. */
-  readonly seed: number;
+  /** Where weights come from. */
+  readonly weights: WeightSource;
   readonly #constants = new Map<string, string>();
 
-  /** Starts adding layers to `graph` with weights from `seed`. */
-  constructor(graph: GraphBuilder, seed: number) {
+  /** Starts adding layers to `graph` with weights from `weights`. */
+  constructor(graph: GraphBuilder, weights: WeightSource) {
     this.graph = graph;
-    this.seed = seed;
+    this.weights = weights;
   }
 
-  /** A weight initializer of uniform values in [-scale, scale); returns its name. */
-  weight(name: string, dims: readonly number[], scale: number): string {
-    const values = new Float32Array(dims.reduce((n, d) => n * d, 1));
-    new SeededRandom(deriveSeed(this.seed, name)).fillUniform(values, scale);
-    return this.graph.initializer(name, "float32", dims, values);
-  }
-
-  /** A weight initializer of `center` ± `spread` (LayerNorm scales); returns its name. */
-  weightAround(name: string, dims: readonly number[], center: number, spread: number): string {
-    const values = new Float32Array(dims.reduce((n, d) => n * d, 1));
-    new SeededRandom(deriveSeed(this.seed, name)).fillUniform(values, spread);
-    for (let i = 0; i < values.length; i++) values[i] += center;
-    return this.graph.initializer(name, "float32", dims, values);
+  /** The weight `name` as an initializer laid out as `dims` (see {@linkcode WeightRole}). */
+  weight(name: string, dims: readonly number[], role: WeightRole): string {
+    return this.graph.initializer(name, "float32", dims, this.weights.read(name, dims, role));
   }
 
   /** A shared int64 constant (shapes, axes), created once per distinct value. */
@@ -70,9 +57,6 @@ export class LayerContext {
   }
 }
 
-/** Bias and embedding scale. */
-const SMALL = 0.02;
-
 /**
  * `x · W + b` over the last axis, as a PyTorch `Linear` exports (`MatMul` with the transposed
  * weight as an initializer, then `Add`).
@@ -85,20 +69,23 @@ export function linear(
   outDim: number,
   bias = true,
 ): string {
-  const weight = ctx.weight(`${name}.weight`, [inDim, outDim], 1 / Math.sqrt(inDim));
+  const weight = ctx.weight(`${name}.weight`, [inDim, outDim], "linear");
   const product = ctx.graph.op("MatMul", [input, weight]);
   if (!bias) return product;
-  return ctx.graph.op("Add", [product, ctx.weight(`${name}.bias`, [outDim], SMALL)]);
+  return ctx.graph.op("Add", [product, ctx.weight(`${name}.bias`, [outDim], "bias")]);
 }
 
-/** LayerNorm over the last axis (opset 17 `LayerNormalization`, ε = 1e-5). */
-export function layerNorm(ctx: LayerContext, name: string, input: string, dim: number): string {
-  const scale = ctx.weightAround(`${name}.weight`, [dim], 1, 0.1);
-  const bias = ctx.weight(`${name}.bias`, [dim], SMALL);
-  return ctx.graph.op("LayerNormalization", [input, scale, bias], {
-    axis: -1,
-    epsilon: 1e-5,
-  });
+/** LayerNorm over the last axis (opset 17 `LayerNormalization`; PyTorch's default ε 1e-5). */
+export function layerNorm(
+  ctx: LayerContext,
+  name: string,
+  input: string,
+  dim: number,
+  epsilon = 1e-5,
+): string {
+  const scale = ctx.weight(`${name}.weight`, [dim], "norm_scale");
+  const bias = ctx.weight(`${name}.bias`, [dim], "norm_bias");
+  return ctx.graph.op("LayerNormalization", [input, scale, bias], { axis: -1, epsilon });
 }
 
 /** QuickGELU (x·σ(1.702x)) or GELU (0.5·x·(1 + erf(x/√2))), as PyTorch exports them. */
@@ -205,6 +192,3 @@ export function transformer(
   }
   return hidden;
 }
-
-/** Scale of token, position and class embeddings. */
-export const EMBEDDING_SCALE: number = SMALL;

@@ -1,9 +1,7 @@
 /**
- * The sizes of a CLIP model (both towers) and the named presets of the model generator.
- *
- * `vit-b-32` is OpenAI's ViT-B/32 as Hugging Face's `openai/clip-vit-base-patch32` declares it;
- * `tiny` keeps its input sizes (224-pixel images, 77-token texts, the same preprocessing) with
- * tiny widths and depths, for tests and smoke runs.
+ * The sizes of a CLIP model (both towers), their checks, and their weight counts: what the graph
+ * builders (clip_towers.ts) need to lay out a model, whether its weights come from a checkpoint
+ * or from the model generator (tools/generate_clip_model.ts).
  *
  * @module
  */
@@ -54,46 +52,6 @@ export interface ClipShape {
   /** MLP activation of both towers. */
   readonly activation: Activation;
 }
-
-/** Names of the presets in {@linkcode CLIP_PRESETS}. */
-export type ClipPreset = "tiny" | "vit-b-32";
-
-/** The presets by name. */
-export const CLIP_PRESETS: Readonly<Record<ClipPreset, ClipShape>> = {
-  tiny: {
-    vision: { imageSize: 224, patchSize: 32, width: 32, layers: 2, heads: 2, intermediate: 64 },
-    text: {
-      contextLength: 77,
-      vocabSize: 1024,
-      width: 32,
-      layers: 2,
-      heads: 2,
-      intermediate: 64,
-    },
-    embedDim: 16,
-    activation: "quick_gelu",
-  },
-  "vit-b-32": {
-    vision: {
-      imageSize: 224,
-      patchSize: 32,
-      width: 768,
-      layers: 12,
-      heads: 12,
-      intermediate: 3072,
-    },
-    text: {
-      contextLength: 77,
-      vocabSize: 49408,
-      width: 512,
-      layers: 12,
-      heads: 8,
-      intermediate: 2048,
-    },
-    embedDim: 512,
-    activation: "quick_gelu",
-  },
-};
 
 /**
  * Checks that a shape can be built: positive integers, heads dividing widths, patches tiling
