@@ -24,6 +24,7 @@ import {
   readTaskConfigFile,
 } from "./src/run/config.ts";
 import { ClipbenchError, UsageError } from "./src/errors.ts";
+import { convertCheckpoint } from "./src/convert/convert.ts";
 import { MODEL_DTYPES } from "./src/model/files.ts";
 import { GRAPH_OPTIMIZATION_LEVELS } from "./src/model/onnx_session.ts";
 import { parseHubName } from "./src/hub/hub_settings.ts";
@@ -51,12 +52,13 @@ const MAIN_HELP = `clipbench ${VERSION} — zero-shot benchmarks of CLIP-style O
 
 Usage:
   deno run -A cli.ts eval [flags]              evaluate models on datasets
+  deno run -A cli.ts convert DIR --output OUT  convert a PyTorch checkpoint to ONNX
   deno run -A cli.ts merge PARTIAL... [flags]  merge the partial results of a sharded run
   deno run -A cli.ts serve [flags]             serve evaluations over HTTP
   deno run -A cli.ts inspect text [flags] TEXT...   print token ids
   deno run -A cli.ts inspect image [flags] FILE     print the preprocessed tensor
   deno run -A cli.ts datasets [flags]          list the 43 CLIP_benchmark datasets
-  deno run -A cli.ts help [eval|merge|serve|inspect|datasets]  show help
+  deno run -A cli.ts help [eval|convert|merge|serve|inspect|datasets]  show help
 
 Run 'deno run -A cli.ts eval --help' for the evaluation flags.
 `;
@@ -74,8 +76,15 @@ dataset named 'custom' is a folder with image_queries.jsonl (evalscope's custom 
 Flags:
   --model DIR|ID          model folder (transformers.js layout: config.json,
                           preprocessor_config.json, tokenizer.json, onnx/*.onnx) or a hub
-                          repository id (org/name) with an ONNX export; repeatable, or several
-                          after one flag
+                          repository id (org/name); repeatable, or several after one flag.
+                          A folder or repository with PyTorch weights and no ONNX export
+                          (transformers CLIP / Chinese-CLIP / SigLIP, open_clip) is converted
+                          on first use into the cache (see 'cli.ts convert')
+  --tokenizer DIR|ID      tokenizer for a model without one (open_clip checkpoints): a folder
+                          with tokenizer.json or slow tokenizer files, or a hub model id; an
+                          open_clip checkpoint without it uses Hugging Face's
+                          openai/clip-vit-base-patch32
+  --no-convert            refuse PyTorch checkpoints instead of converting them
   --dataset NAME          dataset name(s); repeatable, or several after one flag
   --dataset-root ROOT     folder or http(s) URL of the dataset; {dataset} is replaced by each
                           name (required when several datasets share it). Without it, datasets
@@ -127,7 +136,8 @@ Flags:
   --no-arena              disable onnxruntime's CPU memory arena
   --device DEVICE         cpu (default) or cuda (needs onnxruntime-node's CUDA libraries)
   --no-cache              do not read or write the classifier cache (text-tower results, kept
-                          under --cache-dir or ~/.cache/clipbench, keyed by model and prompts)
+                          under --cache-dir or ~/.cache/clipbench, keyed by model and prompts);
+                          converted checkpoints are cached there too, keyed by their weights
   --shard I/N             evaluate only shard I of N (0-based) of each dataset and write a partial
                           result, OUTPUT_DIR/<model>/<dataset>_<task>.shard-I-of-N.partial, for
                           'cli.ts merge' (tar shards I, I+N, ...; with fewer tar shards than N,
@@ -137,6 +147,30 @@ Flags:
                           CLIPBENCH_SHARD_COUNT
   --shards N              run N worker processes here, one shard each, and merge their partial
                           results into the result files (not with --limit or --skip-existing)
+  -h, --help              this help
+`;
+
+const CONVERT_HELP =
+  `Usage: deno run -A cli.ts convert CHECKPOINT_DIR --output OUT_DIR [--tokenizer DIR] [--quiet]
+
+Converts a PyTorch checkpoint into a model folder in the transformers.js layout, with the ONNX
+graphs built here (no Python): OUT_DIR/onnx/vision_model.onnx (pixel_values → image_embeds),
+OUT_DIR/onnx/text_model.onnx (input_ids [+ attention_mask, token_type_ids] → text_embeds),
+weights in .onnx_data files for a tower above 1 GiB, config.json, preprocessor_config.json, the
+tokenizer (tokenizer.json, or built from vocab.json + merges.txt, vocab.txt or spiece.model) and
+clipbench_conversion.json (what was converted). OUT_DIR must not exist or be empty; it appears
+only when complete.
+
+Checkpoints: transformers CLIPModel, ChineseCLIPModel and SiglipModel folders (config.json with
+model.safetensors, pytorch_model.bin, or their sharded *.index.json forms), and open_clip's
+(open_clip_config.json with open_clip_model.safetensors, open_clip_pytorch_model.bin or a .pt
+state dict). float32, float16 and bfloat16 weights are converted to float32.
+
+Flags:
+  --output DIR            the model folder to write (required)
+  --tokenizer DIR         tokenizer files to use when the checkpoint has none (open_clip); without
+                          one such a model converts, and 'eval' then needs --tokenizer
+  --quiet                 no progress output
   -h, --help              this help
 `;
 
@@ -340,6 +374,8 @@ export async function planFromFlags(
     "no-arena": { type: "boolean" },
     device: { type: "string" },
     "no-cache": { type: "boolean" },
+    "no-convert": { type: "boolean" },
+    tokenizer: { type: "string" },
     shard: { type: "string" },
     "shard-count": { type: "string" },
     shards: { type: "string" },
@@ -407,6 +443,8 @@ export async function planFromFlags(
     memoryArena: values["no-arena"] ? false : undefined,
     device: option("device", (v, flag) => parseChoice(v, flag, ["cpu", "cuda"] as const)),
     noCache: values["no-cache"] ? true : undefined,
+    noConvert: values["no-convert"] ? true : undefined,
+    tokenizer: option("tokenizer", text),
     shard: option("shard", parseShardSpec),
     shardCount: option("shard-count", integer),
   };
@@ -719,6 +757,42 @@ async function runServe(args: string[]): Promise<number> {
   return 0;
 }
 
+async function runConvert(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    output: { type: "string", short: "o" },
+    tokenizer: { type: "string" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(CONVERT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? "convert needs the checkpoint folder (see 'cli.ts convert --help')"
+        : `unexpected argument '${positionals[1]}' (one checkpoint folder per conversion)`,
+    );
+  }
+  const output = values.output as string | undefined;
+  if (output === undefined) throw new UsageError("convert needs --output DIR");
+  const record = await convertCheckpoint(positionals[0], output, {
+    tokenizerDir: values.tokenizer as string | undefined,
+    log: values.quiet ? undefined : (line) => console.error(line),
+  });
+  if (!values.quiet) {
+    console.error(
+      `wrote ${output} (${record.architecture}; tokenizer: ${record.tokenizer}` +
+        (record.unused_tensors.length > 0
+          ? `; unused tensors: ${record.unused_tensors.join(", ")}`
+          : "") +
+        ")",
+    );
+  }
+  return 0;
+}
+
 async function runDatasets(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     hub: { type: "string" },
@@ -749,6 +823,8 @@ export async function main(args: string[]): Promise<number> {
     switch (command) {
       case "eval":
         return await runEval(rest);
+      case "convert":
+        return await runConvert(rest);
       case "merge":
         return await runMerge(rest);
       case "serve":
@@ -761,6 +837,8 @@ export async function main(args: string[]): Promise<number> {
         console.log(
           rest[0] === "eval"
             ? EVAL_HELP
+            : rest[0] === "convert"
+            ? CONVERT_HELP
             : rest[0] === "merge"
             ? MERGE_HELP
             : rest[0] === "serve"
@@ -783,7 +861,7 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       default:
         throw new UsageError(
-          `unknown command '${command}' (eval, merge, serve, inspect, datasets, help)`,
+          `unknown command '${command}' (eval, convert, merge, serve, inspect, datasets, help)`,
         );
     }
   } catch (error) {

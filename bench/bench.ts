@@ -13,7 +13,11 @@
  *   1,000-class × 80-template one), and a second build's time through the classifier cache;
  *
  * and, in fresh processes, the peak resident memory of two runs of different lengths (1,000 and
- * 10,000 samples by default) and the time from process start to the first scored batch. It
+ * 10,000 samples by default) and the time from process start to the first scored batch; then
+ * the converter: the seconds and peak memory of converting a checkpoint shaped like evalscope's
+ * example model (a generated Chinese-CLIP ViT-L/14 at 336 px, measure_convert.ts), and the
+ * converted ViT-B/32 vision tower's images/s against `torch.onnx.export`'s graph of the same
+ * PyTorch model (measure_torch_export.ts). It
  * prints the figures with ratios measured in the same run and writes them as JSON
  * (see record.ts). Generated models and datasets are kept in `.cache/bench/` (cache.ts), so
  * only the first run pays for them. Flags: see flags.ts.
@@ -32,6 +36,13 @@ import { type ChildRun, runEvaluationChild } from "./evaluate_child.ts";
 import { measureDecode, readImages } from "./measure_decode.ts";
 import { type EndToEndOptions, measureEndToEnd } from "./measure_end_to_end.ts";
 import { measureInference } from "./measure_inference.ts";
+import { type ConversionMeasure, measureConversion } from "./measure_convert.ts";
+import {
+  measureTorchExport,
+  type SkippedMeasure,
+  type TorchExportMeasure,
+} from "./measure_torch_export.ts";
+import { generatedChineseClipCheckpoint } from "./chinese_clip_checkpoint.ts";
 import { measurePil } from "./measure_pil.ts";
 import { measureText } from "./measure_text.ts";
 import {
@@ -235,6 +246,33 @@ export async function runBench(flags: BenchFlags): Promise<BenchRecord> {
   }
   const [short, long] = runs;
 
+  let conversion: ConversionMeasure | SkippedMeasure = { skipped: "--no-convert-bench" };
+  if (flags.convertBench) {
+    const preset = flags.quick ? "tiny" : "vit-l-14-336";
+    const checkpoint = flags.convertCheckpoint ??
+      remember(
+        "convertCheckpoint",
+        `the ${preset} Chinese-CLIP checkpoint`,
+        await generatedChineseClipCheckpoint(flags.cacheDir, preset),
+      );
+    progress(`conversion: ${checkpoint} in a fresh process`);
+    conversion = await measureConversion(
+      checkpoint,
+      flags.convertCheckpoint === undefined ? `chinese-clip ${preset}, seed 0` : undefined,
+    );
+  }
+  let torchExport: TorchExportMeasure | SkippedMeasure = { skipped: "--no-export-bench" };
+  if (flags.exportBench) {
+    progress(`vision graph vs torch.onnx.export at batch ${flags.exportBatch}`);
+    torchExport = await measureTorchExport({
+      cacheRoot: flags.cacheDir,
+      preset: flags.quick ? "tiny" : "vit-b-32",
+      batchSize: flags.exportBatch,
+      threads: flags.threads,
+      repetitions: flags.exportReps,
+    });
+  }
+
   const record: BenchRecord = {
     benchRecordVersion: 1,
     startedAt: startedAt.toISOString(),
@@ -271,6 +309,8 @@ export async function runBench(flags: BenchFlags): Promise<BenchRecord> {
       msSinceStart: first.msSinceStart,
       msSinceSpawn: first.msSinceSpawn,
     },
+    conversion,
+    torchExport,
   };
   await Deno.mkdir(dirname(flags.json), { recursive: true });
   await Deno.writeTextFile(flags.json, JSON.stringify(record, null, 2) + "\n");

@@ -14,6 +14,11 @@
  * | `--decode-images N` | images of the one-core decode and Pillow measures            | 300 (`--quick`: 24)              |
  * | `--cache-dir DIR`   | where generated models and datasets are kept                 | `.cache/bench`                   |
  * | `--json PATH`       | the JSON record                                              | `outputs/bench/<timestamp>.json` |
+ * | `--no-convert-bench` | skip converting the generated Chinese-CLIP checkpoint       | on                               |
+ * | `--convert-checkpoint DIR` | checkpoint folder converted instead of the generated one | generated ViT-L/14-336 Chinese-CLIP (`tiny` with `--quick`) |
+ * | `--no-export-bench` | skip the comparison with `torch.onnx.export`'s vision graph  | on                               |
+ * | `--export-batch N`  | batch of that comparison                                     | 32 (`--quick`: 4)                |
+ * | `--export-reps N`   | timed runs of each graph in it                               | 7 (`--quick`: 2)                 |
  * | `--quick`           | small sizes everywhere (CI smoke run)                        | off                              |
  *
  * @module
@@ -45,6 +50,16 @@ export interface BenchFlags {
   readonly cacheDir: string;
   /** Where the JSON record goes. */
   readonly json: string;
+  /** Whether to measure converting a checkpoint (`--no-convert-bench` turns it off). */
+  readonly convertBench: boolean;
+  /** Checkpoint converted by that measure, or undefined for the generated one. */
+  readonly convertCheckpoint?: string;
+  /** Whether to compare with `torch.onnx.export` (`--no-export-bench` turns it off). */
+  readonly exportBench: boolean;
+  /** Batch of that comparison. */
+  readonly exportBatch: number;
+  /** Timed runs of each graph in it. */
+  readonly exportReps: number;
   /** Small sizes everywhere. */
   readonly quick: boolean;
 }
@@ -52,7 +67,8 @@ export interface BenchFlags {
 /** Usage text. */
 export const BENCH_USAGE = `usage: deno task bench [--model DIR] [--dataset DIR] [--samples N]
   [--batch-size N] [--threads N] [--num-workers N] [--rss-samples A,B] [--rss-model DIR]
-  [--decode-images N] [--cache-dir DIR] [--json PATH] [--quick]`;
+  [--decode-images N] [--cache-dir DIR] [--json PATH] [--no-convert-bench]
+  [--convert-checkpoint DIR] [--no-export-bench] [--export-batch N] [--export-reps N] [--quick]`;
 
 function integer(flag: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -88,6 +104,11 @@ export function parseBenchFlags(args: readonly string[], now = new Date()): Benc
       "decode-images": { type: "string" },
       "cache-dir": { type: "string" },
       json: { type: "string" },
+      "no-convert-bench": { type: "boolean", default: false },
+      "convert-checkpoint": { type: "string" },
+      "no-export-bench": { type: "boolean", default: false },
+      "export-batch": { type: "string" },
+      "export-reps": { type: "string" },
       quick: { type: "boolean", default: false },
     },
     strict: true,
@@ -116,6 +137,11 @@ export function parseBenchFlags(args: readonly string[], now = new Date()): Benc
     decodeImages: integer("decode-images", values["decode-images"], 1) ?? (quick ? 24 : 300),
     cacheDir: values["cache-dir"] ?? ".cache/bench",
     json: values.json ?? `outputs/bench/${timestamp(now)}.json`,
+    convertBench: !values["no-convert-bench"],
+    convertCheckpoint: values["convert-checkpoint"],
+    exportBench: !values["no-export-bench"],
+    exportBatch: integer("export-batch", values["export-batch"], 1) ?? (quick ? 4 : 32),
+    exportReps: integer("export-reps", values["export-reps"], 1) ?? (quick ? 2 : 7),
     quick,
   };
 }

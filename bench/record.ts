@@ -9,6 +9,8 @@
 import type { DecodeMeasure } from "./measure_decode.ts";
 import type { EndToEndMeasure } from "./measure_end_to_end.ts";
 import type { InferenceMeasure } from "./measure_inference.ts";
+import type { ConversionMeasure } from "./measure_convert.ts";
+import type { SkippedMeasure, TorchExportMeasure } from "./measure_torch_export.ts";
 import type { PilMeasure } from "./measure_pil.ts";
 import type { TextMeasure } from "./measure_text.ts";
 
@@ -107,6 +109,16 @@ export interface BenchRecord {
     /** From spawning the process (the executable's start-up included). */
     readonly msSinceSpawn: number;
   };
+  /**
+   * Converting a checkpoint (by default one shaped like evalscope's Chinese-CLIP ViT-L/14-336
+   * example model) in a fresh process: seconds and peak memory; skipped by `--no-convert-bench`.
+   */
+  readonly conversion: ConversionMeasure | SkippedMeasure;
+  /**
+   * The converted ViT-B/32 vision tower against `torch.onnx.export`'s graph of the same PyTorch
+   * model in onnxruntime; skipped by `--no-export-bench` or without PyTorch.
+   */
+  readonly torchExport: TorchExportMeasure | SkippedMeasure;
 }
 
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
@@ -184,6 +196,47 @@ export function formatModelMeasures(title: string, m: ModelMeasures): string {
   return `${title}: ${m.model.name} (${origin}) on ${m.dataset}\n${table(rows)}`;
 }
 
+/** The printed form of the conversion measure. */
+export function formatConversion(conversion: ConversionMeasure | SkippedMeasure): string {
+  if ("skipped" in conversion) return `  skipped: ${conversion.skipped}`;
+  const c = conversion;
+  const origin = c.generated ? `generated ${c.generated}` : c.checkpoint;
+  return table([
+    [
+      `convert (${origin})`,
+      `${fixed(c.convertSeconds)} s (child process ${fixed(c.wallSeconds)} s) (target < 60 s)`,
+    ],
+    [
+      "peak RSS",
+      `${mib(c.peakRssBytes)} = ${
+        c.peakToWeights === null ? "n/a" : fixed(c.peakToWeights, 2)
+      } × the weights (${mib(c.weightBytes)}; target < 2.5); wrote ${mib(c.outputBytes)}`,
+    ],
+  ]);
+}
+
+/** The printed form of the comparison with `torch.onnx.export`. */
+export function formatTorchExport(measure: TorchExportMeasure | SkippedMeasure): string {
+  if ("skipped" in measure) return `  skipped: ${measure.skipped}`;
+  const m = measure;
+  const graph = (t: TorchExportMeasure["clipbench"]) =>
+    `${fixed(t.imagesPerSecond)} images/s (median ${fixed(t.medianSeconds * 1000, 0)} ms a batch; ${
+      mib(t.fileBytes)
+    })`;
+  return table([
+    [`clipbench's vision graph (${m.preset})`, graph(m.clipbench)],
+    [`torch.onnx.export's (torch ${m.torch})`, graph(m.torchExport)],
+    [
+      "ratio",
+      `${fixed(m.ratio, 3)} (target ≥ 1; batch ${m.batchSize}, threads ${
+        m.threads || "onnxruntime default"
+      }, ${m.repetitions} interleaved runs each; outputs agree within ${
+        m.relativeDifference.toExponential(1)
+      } × max; converted in ${fixed(m.convertSeconds, 1)} s)`,
+    ],
+  ]);
+}
+
 /** The printed form of the whole record. */
 export function formatRecord(record: BenchRecord): string {
   const { machine, settings, peakRss, firstBatch } = record;
@@ -222,6 +275,8 @@ export function formatRecord(record: BenchRecord): string {
     formatModelMeasures("demo", record.demo),
     `memory:\n${memory}`,
     `start-up:\n${startup}`,
+    `conversion:\n${formatConversion(record.conversion)}`,
+    `vision graph vs torch.onnx.export:\n${formatTorchExport(record.torchExport)}`,
     `total ${fixed(record.seconds)} s`,
   ].join("\n\n");
 }

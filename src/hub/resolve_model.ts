@@ -10,20 +10,29 @@
  *   where present, else the joint `onnx/model{suffix}.onnx`;
  * - each chosen graph's external-data files (`<graph>_data`, `<graph>_data_<n>`).
  *
- * A repository without ONNX graphs (PyTorch or safetensors weights only, like ModelScope's
- * `AI-ModelScope/chinese-clip-vit-large-patch14-336px`) fails with a message that says so,
- * names a known transformers.js export of the same model where there is one, and shows how to
- * export one with optimum. Offline, only the cache is read and every missing file is listed.
+ * A repository without ONNX graphs but with PyTorch weights (like ModelScope's
+ * `AI-ModelScope/chinese-clip-vit-large-patch14-336px`) is a checkpoint: with `checkpoints`, its
+ * weights (the file {@linkcode KNOWN_WEIGHT_FILES} puts first, or every shard of its index), its
+ * config and tokenizer files are brought into the cache for conversion (src/convert/). Without
+ * `checkpoints`, or without weights, it fails with a message that says so, names a known
+ * transformers.js export of the same model where there is one, and shows how to export one with
+ * optimum. Offline, only the cache is read and every missing file is listed.
  *
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { ModelError } from "../errors.ts";
 import { describeVariants, DTYPE_SUFFIXES, type ModelDtype } from "../model/files.ts";
 import type { DownloadProgress } from "./download_progress.ts";
 import type { HubName } from "./hub_settings.ts";
-import { isRepoId, openHubRepository, type RepositoryOptions } from "./hub_repository.ts";
+import {
+  type HubRepository,
+  isRepoId,
+  openHubRepository,
+  type RepositoryOptions,
+} from "./hub_repository.ts";
+import { KNOWN_WEIGHT_FILES } from "../checkpoint/open_checkpoint.ts";
 
 /** Options of {@linkcode resolveModel}: hub settings plus the precision to fetch. */
 export interface ResolveModelOptions extends RepositoryOptions {
@@ -31,6 +40,8 @@ export interface ResolveModelOptions extends RepositoryOptions {
   readonly dtype?: ModelDtype;
   /** Download progress. */
   readonly progress?: DownloadProgress;
+  /** Fetch a repository of PyTorch weights without ONNX graphs, for conversion. */
+  readonly checkpoints?: boolean;
 }
 
 /** A model folder ready for `ClipModel.load`. */
@@ -59,6 +70,20 @@ const REQUIRED_FILES = ["config.json", "preprocessor_config.json", "tokenizer.js
 
 /** Files used when present. */
 const OPTIONAL_FILES = ["tokenizer_config.json"];
+
+/** A checkpoint's files besides its weights, fetched when present. */
+const CHECKPOINT_SIDE_FILES = [
+  "config.json",
+  "open_clip_config.json",
+  "preprocessor_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.json",
+  "merges.txt",
+  "vocab.txt",
+  "spiece.model",
+];
 
 /**
  * transformers.js exports of CLIP-family models, by model name (the part after the namespace):
@@ -104,6 +129,12 @@ export async function resolveModel(
     ? await repo.listCached("")
     : (await repo.list("", true)).filter((e) => e.type === "file").map((e) => e.path);
   const selection = selectModelFiles(available, dtype);
+  if (selection.onnxFiles.length === 0 && options.checkpoints) {
+    const weights = KNOWN_WEIGHT_FILES.find((known) => available.includes(known.name));
+    if (weights !== undefined) {
+      return await fetchCheckpoint(repo, idOrPath, available, weights, options);
+    }
+  }
   if (settings.offline) {
     const missing: string[] = [];
     if (selection.missingRequired.length > 0) missing.push(selection.missingRequired.join(", "));
@@ -158,6 +189,77 @@ export async function resolveModel(
     }
   }
   return resolved(repo.localDir(), idOrPath, settings, repo.commit, selection.files);
+}
+
+/** Brings a checkpoint repository's weights (every shard), config and tokenizer files in. */
+async function fetchCheckpoint(
+  repo: HubRepository,
+  id: string,
+  available: readonly string[],
+  weights: (typeof KNOWN_WEIGHT_FILES)[number],
+  options: ResolveModelOptions,
+): Promise<ResolvedModel> {
+  const fetchOne = async (path: string): Promise<string> => {
+    const local = await repo.fetch(path, { progress: options.progress, signal: options.signal });
+    if (local === "missing") {
+      throw new ModelError(`${repo.label}: ${path} is listed but the hub does not have it`, {
+        path: repo.fileUrl(path),
+      });
+    }
+    return local;
+  };
+  // Offline, the listing is the cache's: files are read where they lie, nothing is fetched.
+  const offline = repo.settings.offline;
+  const files = CHECKPOINT_SIDE_FILES.filter((path) => available.includes(path));
+  files.push(weights.name);
+  if (weights.sharded) {
+    const index = offline ? join(repo.localDir(), weights.name) : await fetchOne(weights.name);
+    for (const shard of await shardsOfIndex(index)) {
+      if (!available.includes(shard)) {
+        throw new ModelError(
+          `${repo.label}: ${weights.name} names ${shard}, which it does not hold`,
+          {
+            path: repo.fileUrl(shard),
+          },
+        );
+      }
+      files.push(shard);
+    }
+  }
+  if (offline) {
+    const missing = files.filter((path) => !available.includes(path));
+    if (missing.length > 0) {
+      throw new ModelError(
+        `${repo.label} is not fully cached for offline use (${repo.localDir()}); missing: ${
+          missing.join(", ")
+        }`,
+        { path: repo.localDir() },
+      );
+    }
+  } else {
+    for (const path of files) await fetchOne(path);
+  }
+  return resolved(repo.localDir(), id, repo.settings, repo.commit, files);
+}
+
+/** The shard files a `*.index.json`'s `weight_map` names, once each, in order. */
+async function shardsOfIndex(indexPath: string): Promise<string[]> {
+  let weightMap: unknown;
+  try {
+    weightMap = JSON.parse(await Deno.readTextFile(indexPath)).weight_map;
+  } catch (error) {
+    throw new ModelError(`${indexPath}: ${(error as Error).message}`, { path: indexPath });
+  }
+  if (weightMap === null || typeof weightMap !== "object") {
+    throw new ModelError(`${indexPath} has no weight_map object`, { path: indexPath });
+  }
+  const shards = Object.values(weightMap as Record<string, unknown>);
+  const isFileName = (shard: unknown) =>
+    typeof shard === "string" && /^[^/\\]+$/.test(shard) && shard !== "." && shard !== "..";
+  if (!shards.every(isFileName)) {
+    throw new ModelError(`${indexPath}: weight_map values must be file names`, { path: indexPath });
+  }
+  return [...new Set(shards as string[])];
 }
 
 function resolved(

@@ -69,7 +69,6 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
     throw new SyntaxError(`cannot parse .npy header ${JSON.stringify(header.trim())}`);
   }
   const dtype: string = descr;
-  if (fortran === "True") throw new SyntaxError("Fortran-ordered .npy arrays are not supported");
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   if (shape.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new SyntaxError(`bad .npy shape (${shapeText})`);
@@ -87,7 +86,17 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
       } present`,
     );
   }
-  const at = (i: number) => dataStart + i * itemSize;
+  // Values are returned in C order; a Fortran-ordered file stores the first axis fastest.
+  const source = fortran === "True" ? fortranIndex(shape) : (i: number) => i;
+  const at = (i: number) => dataStart + source(i) * itemSize;
+  if (fortran === "True" && (kind === "b1" || kind === "u1" || kind === "i1")) {
+    const out = kind === "i1" ? new Int8Array(count) : new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const value = kind === "i1" ? view.getInt8(at(i)) : view.getUint8(at(i));
+      out[i] = kind === "b1" ? (value ? 1 : 0) : value;
+    }
+    return { shape, descr, data: out };
+  }
   switch (kind) {
     case "b1":
     case "u1": {
@@ -131,6 +140,25 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
     for (let i = 0; i < count; i++) sink[i] = read(i);
     return { shape, descr: dtype, data: out };
   }
+}
+
+/** Maps a C-order element index of `shape` to its position in Fortran order. */
+function fortranIndex(shape: readonly number[]): (i: number) => number {
+  const strides: number[] = [];
+  let stride = 1;
+  for (const size of shape) {
+    strides.push(stride);
+    stride *= size;
+  }
+  return (i: number) => {
+    let rest = i;
+    let position = 0;
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      position += (rest % shape[axis]) * strides[axis];
+      rest = Math.floor(rest / shape[axis]);
+    }
+    return position;
+  };
 }
 
 /** Converts an IEEE 754 half-precision bit pattern to a number. */

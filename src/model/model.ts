@@ -63,6 +63,11 @@ export interface LoadModelOptions extends SessionSettings {
    * default), `fp16` (`_fp16`), `q8` (`_quantized`), `int8`, `uint8`, `q4`, `q4f16`, `bnb4`.
    */
   readonly dtype?: ModelDtype;
+  /**
+   * A folder whose `tokenizer.json` (and `tokenizer_config.json`) is used instead of the model
+   * folder's: for a model without a tokenizer, such as a converted open_clip checkpoint.
+   */
+  readonly tokenizerDir?: string;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -301,7 +306,7 @@ export class ClipModel {
           { path: preprocessorPath },
         );
       }
-      const tokenizer = await loadTokenizer(root, config, {
+      const tokenizer = await loadTokenizer(options.tokenizerDir ?? root, config, {
         textCleaning: options.textCleaning,
         graphContextLength: text.contextLength,
       });

@@ -30,6 +30,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { ModelError } from "../errors.ts";
 import { htmlUnescape } from "./text/html_unescape.ts";
+import { tokenizerJsonFromSlowFiles } from "./text/slow/mod.ts";
 
 /** Token ids and attention masks for a batch of texts, row-major `[count, contextLength]`. */
 export interface TokenizedBatch {
@@ -67,14 +68,19 @@ export type TextCleaning = "open_clip" | "none";
  */
 export type TextPadding = "max_length" | "longest";
 
-/** Reads `tokenizer.json` (required) and `tokenizer_config.json` (optional) from a model folder. */
+/**
+ * Reads `tokenizer.json` and `tokenizer_config.json` (optional) from a model folder. Without
+ * `tokenizer.json`, it is built from the folder's slow tokenizer files (`vocab.json` +
+ * `merges.txt`, `vocab.txt`, `spiece.model`) as transformers' converters build it.
+ */
 export async function loadTokenizerFiles(
   modelDir: string,
 ): Promise<{ tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> }> {
   const tokenizerPath = `${modelDir}/tokenizer.json`;
   const configPath = `${modelDir}/tokenizer_config.json`;
-  const tokenizerJson = await readJsonObject(tokenizerPath, true);
   const tokenizerConfig = await readJsonObject(configPath, false) ?? {};
+  const tokenizerJson = await readJsonObject(tokenizerPath, false) ??
+    await tokenizerJsonFromSlowFiles(modelDir) ?? await readJsonObject(tokenizerPath, true);
   return { tokenizerJson: tokenizerJson!, tokenizerConfig };
 }
 

@@ -245,6 +245,11 @@ export class GraphBuilder {
     return output;
   }
 
+  /** Bytes of all initializers (what the model file holds, less the graph's structure). */
+  get initializerBytes(): number {
+    return this.#initializers.reduce((sum, init) => sum + init.bytes.length, 0);
+  }
+
   /** Names of the declared inputs. */
   get inputNames(): readonly string[] {
     return this.#inputs.map((i) => i.name);

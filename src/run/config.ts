@@ -105,6 +105,17 @@ export interface EvalPlan {
   device: ExecutionProvider;
   /** Neither read nor write the classifier cache. */
   noCache: boolean;
+  /**
+   * Refuse a model folder with PyTorch weights and no ONNX graphs instead of converting it (see
+   * src/convert/): today's behaviour before conversion existed.
+   */
+  noConvert: boolean;
+  /**
+   * Tokenizer for models that have none (converted open_clip checkpoints): a folder with
+   * `tokenizer.json` or slow tokenizer files, or a hub model id whose tokenizer is fetched. For an
+   * open_clip checkpoint without it: Hugging Face's `openai/clip-vit-base-patch32`.
+   */
+  tokenizer?: string;
   /** Score only the first `limit` samples of each dataset. */
   limit?: number;
   /**
@@ -161,6 +172,7 @@ const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   memoryArena: true,
   device: "cpu",
   noCache: false,
+  noConvert: false,
   outputDir: "outputs",
   skipExisting: false,
   quiet: false,

@@ -14,10 +14,10 @@
  */
 
 import { basename, resolve } from "node:path";
-import type { EvalPlan, ModelSpec } from "./config.ts";
+import type { EvalPlan } from "./config.ts";
 import { type DownloadProgress, DownloadProgressReporter } from "../hub/download_progress.ts";
 import { resolveDataset } from "../hub/resolve_dataset.ts";
-import { resolveModel } from "../hub/resolve_model.ts";
+import { prepareModel } from "./prepare_model.ts";
 import { openWebDataset, type WebDataset } from "../dataset/wds.ts";
 import { ClipbenchError, UsageError } from "../errors.ts";
 import { ClipModel, type LoadModelOptions } from "../model/model.ts";
@@ -181,10 +181,17 @@ export async function runEvaluations(
             continue;
           }
           try {
-            model ??= await ClipModel.load(
-              await modelFolder(plan, spec, progress, hooks.signal),
-              modelLoadOptions(plan),
-            );
+            if (model === undefined) {
+              const prepared = await prepareModel(plan, spec, {
+                progress,
+                signal: hooks.signal,
+                log,
+              });
+              model = await ClipModel.load(prepared.dir, {
+                ...modelLoadOptions(plan),
+                tokenizerDir: prepared.tokenizerDir,
+              });
+            }
           } catch (error) {
             loadError = error;
             throw error;
@@ -333,25 +340,6 @@ async function openDataset(
     location = `${resolved.repository.label} (${resolved.mode})`;
   }
   return { dataset, task: chooseTask(plan, datasetName, dataset), location } as OpenedDataset;
-}
-
-/** The local folder of a model: the folder itself, or the hub snapshot it resolves to. */
-async function modelFolder(
-  plan: EvalPlan,
-  spec: ModelSpec,
-  progress: DownloadProgress,
-  signal?: AbortSignal,
-): Promise<string> {
-  const resolved = await resolveModel(spec.id, {
-    hub: spec.hub ?? plan.hub,
-    revision: spec.revision ?? plan.revision,
-    endpoint: plan.endpoint,
-    offline: plan.offline,
-    dtype: plan.dtype,
-    progress,
-    signal,
-  });
-  return resolved.dir;
 }
 
 async function evaluateOpened(

@@ -62,6 +62,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { completePlan, type EvalPlan } from "../run/config.ts";
 import { ClipbenchError, DatasetError, ModelError, UsageError } from "../errors.ts";
 import { type DatasetOutcome, evaluateDataset, modelLoadOptions } from "../run/evaluate.ts";
+import { prepareModel } from "../run/prepare_model.ts";
 import type { HubName } from "../hub/hub_settings.ts";
 import { REGISTERED_DATASETS } from "../dataset/registry.ts";
 import { encodePartial, partialFileName } from "../results/partial/partial_file.ts";
@@ -466,7 +467,14 @@ export function createEvaluationHandler(
       quiet: true,
     });
     await checkPrompts(parsed, dataset, plan, signal);
-    const lease = await cache.acquire(model.dir, modelLoadOptions(plan));
+    // A checkpoint without ONNX graphs is converted into the conversion cache on first use.
+    const prepared = await prepareModel(plan, plan.models[0], { signal });
+    redactor.add(prepared.dir, parsed.model);
+    if (prepared.tokenizerDir !== undefined) redactor.add(prepared.tokenizerDir, "<tokenizer>");
+    const lease = await cache.acquire(prepared.dir, {
+      ...modelLoadOptions(plan),
+      tokenizerDir: prepared.tokenizerDir,
+    });
     try {
       signal.throwIfAborted();
       return await evaluateDataset(plan, lease.model, model.name, parsed.dataset, {

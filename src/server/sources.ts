@@ -160,6 +160,7 @@ export async function resolveModelSource(
     endpoint: access.endpoint,
     offline: access.offline,
     dtype: request.dtype,
+    checkpoints: true,
     progress: SILENT_PROGRESS,
     signal: access.signal,
   });

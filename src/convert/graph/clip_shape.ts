@@ -1,7 +1,9 @@
 /**
- * The sizes of a CLIP model (both towers), their checks, and their weight counts: what the graph
- * builders (clip_towers.ts) need to lay out a model, whether its weights come from a checkpoint
- * or from the model generator (tools/generate_clip_model.ts).
+ * The sizes of a CLIP model (both towers), the options by which checkpoints' towers differ from
+ * OpenAI CLIP's (transformers' `CLIPModel` and open_clip's `CLIP` settings), their checks, and
+ * their weight counts: what the graph builders (clip_towers.ts) need to lay out a model, whether
+ * its weights come from a checkpoint or from the model generator (tools/generate_clip_model.ts).
+ * A shape without options is OpenAI CLIP's architecture.
  *
  * @module
  */
@@ -38,8 +40,85 @@ export interface TextShape {
   readonly intermediate: number;
 }
 
-/** MLP activation: CLIP's `quick_gelu` (x·σ(1.702x)) or the exact `gelu` (with `Erf`). */
-export type Activation = "quick_gelu" | "gelu";
+/**
+ * MLP activation: CLIP's `quick_gelu` (x·σ(1.702x)), the exact `gelu` (with `Erf`), or SigLIP's
+ * `gelu_pytorch_tanh` (the tanh approximation of GELU).
+ */
+export type Activation = "quick_gelu" | "gelu" | "gelu_pytorch_tanh";
+
+/** What either tower may change; each field's default is OpenAI CLIP's. */
+export interface TowerOptions {
+  /** The MLP activation of this tower; default the model's {@linkcode ClipShape.activation}. */
+  readonly activation?: Activation;
+  /** ε of every LayerNorm of the tower; default 1e-5. */
+  readonly layerNormEpsilon?: number;
+  /**
+   * Whether each block multiplies its attention and MLP outputs by learned per-channel gains
+   * before the residual sums (open_clip's `ls_init_value`; weights `<block>.layer_scale1.lambda1`
+   * and `<block>.layer_scale2.lambda1`); default false.
+   */
+  readonly layerScale?: boolean;
+}
+
+/** How a ViT image tower differs from OpenAI CLIP's. */
+export interface VisionOptions extends TowerOptions {
+  /** Whether the embeddings pass `pre_layrnorm` (open_clip: not with `no_ln_pre`); default true. */
+  readonly preLayerNorm?: boolean;
+  /**
+   * What is pooled: the class token (`"class"`, default), or the mean of the patch tokens
+   * (`"mean"`, open_clip's `pool_type: "avg"`).
+   */
+  readonly pooling?: "class" | "mean";
+  /**
+   * Whether `post_layernorm` normalises the pooled vector (open_clip's `final_ln_after_pool`)
+   * instead of every token before pooling; the same for class-token pooling. Default false.
+   */
+  readonly normAfterPooling?: boolean;
+}
+
+/**
+ * Which position of the text tower's output is pooled:
+ *
+ * - `argmax`: the position of the highest id (the end token has the highest id in CLIP's
+ *   vocabulary: transformers' legacy `eos_token_id == 2` configs, open_clip's default);
+ * - `eos`: the first position holding `tokenId` (position 0 when none does), as transformers'
+ *   CLIP and open_clip's `pool_type: "eos"` pool;
+ * - `first`, `last`: position 0, or the last position.
+ */
+export type TextPooling =
+  | { readonly kind: "argmax" }
+  | { readonly kind: "eos"; readonly tokenId: number }
+  | { readonly kind: "first" }
+  | { readonly kind: "last" };
+
+/** How a text tower differs from OpenAI CLIP's. */
+export interface TextOptions extends TowerOptions {
+  /** Whether attention is causal; default true (open_clip's `no_causal_mask` turns it off). */
+  readonly causal?: boolean;
+  /**
+   * Whether the graph takes an `attention_mask` input (`[batch_size, sequence_length]`, 1 for
+   * tokens, 0 for padding) whose zeros are masked out of every attention, as transformers' CLIP
+   * text model does; default false.
+   */
+  readonly attentionMask?: boolean;
+  /** The pooled position; default `argmax`. */
+  readonly pooling?: TextPooling;
+  /**
+   * When set, ids shorter than `contextLength` are first padded to it with this id: for towers
+   * whose output depends on the padding (bidirectional attention, `last` pooling), which open_clip
+   * always runs on `context_length` ids.
+   */
+  readonly padToContextWith?: number;
+  /**
+   * The projection: `"linear"` (`text_projection.weight`, default), `"linear_bias"` (with
+   * `text_projection.bias`, open_clip's `proj_bias`), or `"none"` (the pooled state is the output;
+   * its width must be `embedDim`).
+   */
+  readonly projection?: "linear" | "linear_bias" | "none";
+}
+
+/** The activations the graph builders know. */
+const ACTIVATIONS: readonly Activation[] = ["quick_gelu", "gelu", "gelu_pytorch_tanh"];
 
 /** Every size of a two-tower CLIP model. */
 export interface ClipShape {
@@ -49,8 +128,12 @@ export interface ClipShape {
   readonly text: TextShape;
   /** Size of the shared embedding space (both projections' outputs). */
   readonly embedDim: number;
-  /** MLP activation of both towers. */
+  /** MLP activation of both towers (unless a tower's options name another). */
   readonly activation: Activation;
+  /** How the image tower differs from OpenAI CLIP's; absent: not at all. */
+  readonly visionOptions?: VisionOptions;
+  /** How the text tower differs from OpenAI CLIP's; absent: not at all. */
+  readonly textOptions?: TextOptions;
 }
 
 /**
@@ -60,13 +143,17 @@ export interface ClipShape {
  * @throws {RangeError} naming the first field that is wrong.
  */
 export function validateClipShape(shape: ClipShape, minVocabSize = 1): void {
-  const fields: [string, number][] = [
-    ...Object.entries(shape.vision).map(([k, v]): [string, number] => [`vision.${k}`, v]),
-    ...Object.entries(shape.text).map(([k, v]): [string, number] => [`text.${k}`, v]),
+  const sizes = (tower: "vision" | "text", keys: readonly string[]): [string, unknown][] =>
+    keys.map((
+      key,
+    ) => [`${tower}.${key}`, (shape[tower] as unknown as Record<string, unknown>)[key]]);
+  const fields: [string, unknown][] = [
+    ...sizes("vision", ["imageSize", "patchSize", "width", "layers", "heads", "intermediate"]),
+    ...sizes("text", ["contextLength", "vocabSize", "width", "layers", "heads", "intermediate"]),
     ["embedDim", shape.embedDim],
   ];
   for (const [name, value] of fields) {
-    if (!Number.isInteger(value) || value < 1) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
       throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
   }
@@ -88,8 +175,27 @@ export function validateClipShape(shape: ClipShape, minVocabSize = 1): void {
       `text.vocabSize (${shape.text.vocabSize}) must cover the tokenizer's ${minVocabSize} ids`,
     );
   }
-  if (shape.activation !== "quick_gelu" && shape.activation !== "gelu") {
-    throw new RangeError(`activation must be quick_gelu or gelu, got ${shape.activation}`);
+  const activations = [
+    ["activation", shape.activation],
+    ["visionOptions.activation", shape.visionOptions?.activation ?? shape.activation],
+    ["textOptions.activation", shape.textOptions?.activation ?? shape.activation],
+  ];
+  for (const [name, activation] of activations) {
+    if (!ACTIVATIONS.includes(activation as Activation)) {
+      throw new RangeError(`${name} must be one of ${ACTIVATIONS.join(", ")}, got ${activation}`);
+    }
+  }
+  for (const [tower, options] of [["vision", shape.visionOptions], ["text", shape.textOptions]]) {
+    const epsilon = (options as TowerOptions | undefined)?.layerNormEpsilon;
+    if (epsilon !== undefined && !(Number.isFinite(epsilon) && epsilon > 0)) {
+      throw new RangeError(`${tower}Options.layerNormEpsilon must be positive, got ${epsilon}`);
+    }
+  }
+  if (shape.textOptions?.projection === "none" && shape.text.width !== shape.embedDim) {
+    throw new RangeError(
+      `text.width (${shape.text.width}) must equal embedDim (${shape.embedDim}) without a ` +
+        `text projection`,
+    );
   }
 }
 

@@ -11,11 +11,16 @@
  *   hidden state at the end token (`ArgMax` of the ids: the end token has the highest id) →
  *   `text_projection` → `text_embeds` `[batch_size, embed]`.
  *
+ * A shape's {@linkcode VisionOptions} and {@linkcode TextOptions} change these steps as
+ * checkpoints need (LayerNorm ε, layer scale, no `pre_layrnorm`, mean pooling, an
+ * `attention_mask` input, bidirectional attention, other pooled positions, a projection bias);
+ * without options the graphs are exactly OpenAI CLIP's.
+ *
  * @module
  */
 
 import { GraphBuilder } from "../../onnx/builder.ts";
-import type { ClipShape } from "./clip_shape.ts";
+import type { ClipShape, TextOptions, TextPooling, VisionOptions } from "./clip_shape.ts";
 import { LayerContext, layerNorm, linear, transformer } from "./layers.ts";
 import type { WeightSource } from "./weights.ts";
 
@@ -25,6 +30,8 @@ const MASKED = -1e9;
 /** Builds the image tower of `shape` with weights from `weights`. */
 export function buildVisionTower(shape: ClipShape, weights: WeightSource): GraphBuilder {
   const { imageSize, patchSize, width, layers, heads, intermediate } = shape.vision;
+  const options: VisionOptions = shape.visionOptions ?? {};
+  const epsilon = options.layerNormEpsilon ?? 1e-5;
   const graph = new GraphBuilder("vision_model");
   const ctx = new LayerContext(graph, weights);
   const pixels = graph.input("pixel_values", "float32", [
@@ -60,20 +67,35 @@ export function buildVisionTower(shape: ClipShape, weights: WeightSource): Graph
     [patches + 1, width],
     "embedding",
   );
-  const embedded = layerNorm(
+  const summed = graph.op("Add", [sequence, positions]);
+  const embedded = options.preLayerNorm === false
+    ? summed
+    : layerNorm(ctx, "vision_model.pre_layrnorm", summed, width, epsilon);
+  const hidden = transformer(
     ctx,
-    "vision_model.pre_layrnorm",
-    graph.op("Add", [sequence, positions]),
-    width,
+    "vision_model.encoder",
+    embedded,
+    { width, heads, intermediate, activation: options.activation ?? shape.activation },
+    layers,
+    undefined,
+    { layerNormEpsilon: epsilon, layerScale: options.layerScale },
   );
-  const hidden = transformer(ctx, "vision_model.encoder", embedded, {
-    width,
-    heads,
-    intermediate,
-    activation: shape.activation,
-  }, layers);
-  const classState = graph.op("Gather", [hidden, ctx.int64([0], true)], { axis: 1 }); // [B, width]
-  const pooled = layerNorm(ctx, "vision_model.post_layernorm", classState, width);
+  const postNorm = (value: string) =>
+    layerNorm(ctx, "vision_model.post_layernorm", value, width, epsilon);
+  let pooled: string; // [B, width]
+  if (options.pooling === "mean") {
+    const patchTokens = graph.op("Slice", [
+      hidden,
+      ctx.int64([1]),
+      ctx.int64([Number.MAX_SAFE_INTEGER]),
+      ctx.int64([1]),
+    ]);
+    const mean = (value: string) => graph.op("ReduceMean", [value], { axes: [1], keepdims: 0 });
+    pooled = options.normAfterPooling ? postNorm(mean(patchTokens)) : mean(postNorm(patchTokens));
+  } else {
+    // The LayerNorm acts on each token alone: normalising before or after pooling is the same.
+    pooled = postNorm(graph.op("Gather", [hidden, ctx.int64([0], true)], { axis: 1 }));
+  }
   const embeds = linear(ctx, "visual_projection", pooled, width, shape.embedDim, false);
   graph.node("Identity", [embeds], ["image_embeds"]);
   graph.output("image_embeds", "float32", ["batch_size", shape.embedDim]);
@@ -83,9 +105,23 @@ export function buildVisionTower(shape: ClipShape, weights: WeightSource): Graph
 /** Builds the text tower of `shape` with weights from `weights`. */
 export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBuilder {
   const { contextLength, vocabSize, width, layers, heads, intermediate } = shape.text;
+  const options: TextOptions = shape.textOptions ?? {};
+  const epsilon = options.layerNormEpsilon ?? 1e-5;
   const graph = new GraphBuilder("text_model");
   const ctx = new LayerContext(graph, weights);
-  const ids = graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
+  let ids = graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
+  let attentionMask = options.attentionMask
+    ? graph.input("attention_mask", "int64", ["batch_size", "sequence_length"])
+    : undefined;
+  if (options.padToContextWith !== undefined) {
+    const given = graph.op("Shape", [ids], { start: 1, end: 2 });
+    const missing = graph.op("Sub", [ctx.int64([contextLength]), given]);
+    const pads = graph.op("Concat", [ctx.int64([0, 0, 0]), missing], { axis: 0 });
+    ids = graph.op("Pad", [ids, pads, ctx.int64([options.padToContextWith], true)]);
+    if (attentionMask !== undefined) {
+      attentionMask = graph.op("Pad", [attentionMask, pads, ctx.int64([0], true)]);
+    }
+  }
   const table = ctx.weight(
     "text_model.embeddings.token_embedding.weight",
     [vocabSize, width],
@@ -102,18 +138,28 @@ export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBu
   const positions = graph.op("Slice", [positionTable, zero, length, zero]);
   const embedded = graph.op("Add", [tokens, positions]);
 
-  const causal = new Float32Array(contextLength * contextLength);
-  for (let row = 0; row < contextLength; row++) {
-    causal.fill(MASKED, row * contextLength + row + 1, (row + 1) * contextLength);
+  let mask: string | undefined;
+  if (options.causal !== false) {
+    const causal = new Float32Array(contextLength * contextLength);
+    for (let row = 0; row < contextLength; row++) {
+      causal.fill(MASKED, row * contextLength + row + 1, (row + 1) * contextLength);
+    }
+    const fullMask = graph.initializer(
+      "causal_mask",
+      "float32",
+      [contextLength, contextLength],
+      causal,
+    );
+    const maskEnd = graph.op("Concat", [length, length], { axis: 0 });
+    mask = graph.op("Slice", [fullMask, ctx.int64([0, 0]), maskEnd, ctx.int64([0, 1])]);
   }
-  const fullMask = graph.initializer(
-    "causal_mask",
-    "float32",
-    [contextLength, contextLength],
-    causal,
-  );
-  const maskEnd = graph.op("Concat", [length, length], { axis: 0 });
-  const mask = graph.op("Slice", [fullMask, ctx.int64([0, 0]), maskEnd, ctx.int64([0, 1])]);
+  if (attentionMask !== undefined) {
+    // (1 - mask) · MASKED as [B, 1, 1, S], added to every query row of every head.
+    const kept = graph.op("Cast", [attentionMask], { to: 1 });
+    const padding = graph.op("Mul", [graph.op("Sub", [ctx.float(1), kept]), ctx.float(MASKED)]);
+    const keys = graph.op("Unsqueeze", [padding, ctx.int64([1, 2])]);
+    mask = mask === undefined ? keys : graph.op("Add", [mask, keys]); // [B, 1, S, S]
+  }
 
   const hidden = transformer(
     ctx,
@@ -123,27 +169,47 @@ export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBu
       width,
       heads,
       intermediate,
-      activation: shape.activation,
+      activation: options.activation ?? shape.activation,
     },
     layers,
     mask,
+    { layerNormEpsilon: epsilon, layerScale: options.layerScale },
   );
-  const normed = layerNorm(ctx, "text_model.final_layer_norm", hidden, width);
-  // Pool at the end token: the highest id of each row (as the Hugging Face export does).
-  const endAt = graph.op("ArgMax", [graph.op("Cast", [ids], { to: 6 })], {
-    axis: 1,
-    keepdims: 1,
-  }); // [B, 1]
+  const normed = layerNorm(ctx, "text_model.final_layer_norm", hidden, width, epsilon);
+  const pooled = poolText(ctx, normed, ids, width, options.pooling ?? { kind: "argmax" });
+  const projection = options.projection ?? "linear";
+  const embeds = projection === "none"
+    ? pooled
+    : linear(ctx, "text_projection", pooled, width, shape.embedDim, projection === "linear_bias");
+  graph.node("Identity", [embeds], ["text_embeds"]);
+  graph.output("text_embeds", "float32", ["batch_size", shape.embedDim]);
+  return graph;
+}
+
+/** The `[B, width]` hidden state of each row at the position `pooling` names. */
+function poolText(
+  ctx: LayerContext,
+  normed: string,
+  ids: string,
+  width: number,
+  pooling: TextPooling,
+): string {
+  const graph = ctx.graph;
+  if (pooling.kind === "first" || pooling.kind === "last") {
+    const position = ctx.int64([pooling.kind === "first" ? 0 : -1], true);
+    return graph.op("Gather", [normed, position], { axis: 1 });
+  }
+  // ArgMax takes the first of equal maxima: the highest id, or the first id equal to the end token.
+  const scores = pooling.kind === "argmax"
+    ? graph.op("Cast", [ids], { to: 6 })
+    : graph.op("Cast", [graph.op("Equal", [ids, ctx.int64([pooling.tokenId], true)])], { to: 6 });
+  const endAt = graph.op("ArgMax", [scores], { axis: 1, keepdims: 1 }); // [B, 1]
   const index = graph.op("Expand", [
     graph.op("Unsqueeze", [endAt, ctx.int64([2])]),
     ctx.int64([1, 1, width]),
   ]); // [B, 1, width]
-  const pooled = graph.op("Squeeze", [
+  return graph.op("Squeeze", [
     graph.op("GatherElements", [normed, index], { axis: 1 }),
     ctx.int64([1]),
   ]);
-  const embeds = linear(ctx, "text_projection", pooled, width, shape.embedDim, false);
-  graph.node("Identity", [embeds], ["text_embeds"]);
-  graph.output("text_embeds", "float32", ["batch_size", shape.embedDim]);
-  return graph;
 }

@@ -88,12 +88,22 @@ export function layerNorm(
   return ctx.graph.op("LayerNormalization", [input, scale, bias], { axis: -1, epsilon });
 }
 
-/** QuickGELU (x·σ(1.702x)) or GELU (0.5·x·(1 + erf(x/√2))), as PyTorch exports them. */
+/**
+ * QuickGELU (x·σ(1.702x)), GELU (0.5·x·(1 + erf(x/√2))) or tanh-approximated GELU
+ * (0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))), as PyTorch exports them.
+ */
 export function activate(ctx: LayerContext, kind: Activation, input: string): string {
   const g = ctx.graph;
   if (kind === "quick_gelu") {
     const gate = g.op("Sigmoid", [g.op("Mul", [input, ctx.float(1.702)])]);
     return g.op("Mul", [input, gate]);
+  }
+  if (kind === "gelu_pytorch_tanh") {
+    const cube = g.op("Mul", [g.op("Mul", [input, input]), input]);
+    const inner = g.op("Add", [input, g.op("Mul", [cube, ctx.float(0.044715)])]);
+    const tanh = g.op("Tanh", [g.op("Mul", [inner, ctx.float(Math.sqrt(2 / Math.PI))])]);
+    const half = g.op("Mul", [input, ctx.float(0.5)]);
+    return g.op("Mul", [half, g.op("Add", [tanh, ctx.float(1)])]);
   }
   const erf = g.op("Erf", [g.op("Div", [input, ctx.float(Math.SQRT2)])]);
   const half = g.op("Mul", [input, ctx.float(0.5)]);
@@ -151,30 +161,51 @@ export function mlp(ctx: LayerContext, name: string, input: string, shape: Block
   return linear(ctx, `${name}.fc2`, activated, shape.intermediate, shape.width);
 }
 
-/** A pre-LayerNorm residual block: x + attn(ln1(x)), then + mlp(ln2(x)). */
+/** What a pre-LayerNorm block may change beyond its sizes; each default is OpenAI CLIP's. */
+export interface BlockOptions {
+  /** ε of the block's LayerNorms; default 1e-5. */
+  readonly layerNormEpsilon?: number;
+  /**
+   * Whether the attention and MLP outputs are multiplied by learned per-channel gains before the
+   * residual sums (open_clip's LayerScale): weights `<block>.layer_scale1.lambda1` and
+   * `<block>.layer_scale2.lambda1`, `[width]`. Default false.
+   */
+  readonly layerScale?: boolean;
+}
+
+/**
+ * A pre-LayerNorm residual block: x + attn(ln1(x)), then + mlp(ln2(x)) (each branch times its
+ * layer-scale gains with `options.layerScale`).
+ */
 export function transformerBlock(
   ctx: LayerContext,
   name: string,
   input: string,
   shape: BlockShape,
   mask?: string,
+  options: BlockOptions = {},
 ): string {
   const g = ctx.graph;
+  const epsilon = options.layerNormEpsilon ?? 1e-5;
+  const scaled = (branch: string, gains: string) =>
+    options.layerScale
+      ? g.op("Mul", [branch, ctx.weight(`${name}.${gains}.lambda1`, [shape.width], "norm_scale")])
+      : branch;
   const attended = selfAttention(
     ctx,
     `${name}.self_attn`,
-    layerNorm(ctx, `${name}.layer_norm1`, input, shape.width),
+    layerNorm(ctx, `${name}.layer_norm1`, input, shape.width, epsilon),
     shape,
     mask,
   );
-  const afterAttention = g.op("Add", [input, attended]);
+  const afterAttention = g.op("Add", [input, scaled(attended, "layer_scale1")]);
   const transformed = mlp(
     ctx,
     `${name}.mlp`,
-    layerNorm(ctx, `${name}.layer_norm2`, afterAttention, shape.width),
+    layerNorm(ctx, `${name}.layer_norm2`, afterAttention, shape.width, epsilon),
     shape,
   );
-  return g.op("Add", [afterAttention, transformed]);
+  return g.op("Add", [afterAttention, scaled(transformed, "layer_scale2")]);
 }
 
 /** `count` blocks in sequence, named `<prefix>.layers.<i>`. */
@@ -185,10 +216,11 @@ export function transformer(
   shape: BlockShape,
   count: number,
   mask?: string,
+  options: BlockOptions = {},
 ): string {
   let hidden = input;
   for (let i = 0; i < count; i++) {
-    hidden = transformerBlock(ctx, `${prefix}.layers.${i}`, hidden, shape, mask);
+    hidden = transformerBlock(ctx, `${prefix}.layers.${i}`, hidden, shape, mask, options);
   }
   return hidden;
 }

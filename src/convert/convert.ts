@@ -1,0 +1,227 @@
+/**
+ * Converting a PyTorch checkpoint folder into a model folder in the transformers.js layout that
+ * `ClipModel.load` reads:
+ *
+ * ```
+ * <out>/onnx/vision_model.onnx        pixel_values → image_embeds
+ * <out>/onnx/text_model.onnx          input_ids (+ attention_mask / token_type_ids) → text_embeds
+ * <out>/onnx/*.onnx_data              initializers, for a tower above 1 GiB
+ * <out>/config.json                   transformers' config (open_clip's model_cfg translated)
+ * <out>/preprocessor_config.json      the checkpoint's (open_clip's preprocess_cfg translated)
+ * <out>/tokenizer.json …              the checkpoint's, else built from its slow tokenizer files,
+ *                                     else from `tokenizerDir`; none when there is none
+ * <out>/clipbench_conversion.json     what was converted: architecture, weight files and hashes
+ * ```
+ *
+ * The folder is written beside `<out>` under a temporary name and renamed into place when
+ * complete, so a folder at `<out>` is never half-written.
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+import { ModelError, UsageError } from "../errors.ts";
+import { findWeightFiles, openCheckpoint } from "../checkpoint/open_checkpoint.ts";
+import { pathExists } from "../io/path_exists.ts";
+import { encodeModel, type GraphBuilder } from "../onnx/builder.ts";
+import { tokenizerJsonFromSlowFiles } from "../model/text/slow/mod.ts";
+import { VERSION } from "../version.ts";
+import { detectArchitecture } from "./architectures/mod.ts";
+
+/**
+ * The converter's version: converted folders made by another version are converted again (it
+ * changes whenever a graph or a written file would change).
+ */
+export const CONVERTER_VERSION = 1;
+
+/** The file recording a conversion; its presence marks a complete converted folder. */
+export const CONVERSION_RECORD = "clipbench_conversion.json";
+
+/** A tower whose initializers exceed this is written with its weights in `<graph>.onnx_data`. */
+export const EXTERNAL_DATA_THRESHOLD = 1024 ** 3;
+
+/** Tokenizer files copied as they are when present. */
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
+/** Options of {@linkcode convertCheckpoint}. */
+export interface ConvertOptions {
+  /** A folder whose tokenizer (tokenizer.json, or slow files) is used when the checkpoint has none. */
+  readonly tokenizerDir?: string;
+  /** Progress lines (default: none). */
+  readonly log?: (line: string) => void;
+}
+
+/** What {@linkcode convertCheckpoint} wrote. */
+export interface ConversionRecord {
+  /** {@linkcode CONVERTER_VERSION} of the converter that wrote it. */
+  readonly converter_version: number;
+  /** The clipbench version that wrote it. */
+  readonly clipbench_version: string;
+  /** The architecture converted (`clip`, `chinese_clip`, `siglip`, `open_clip`). */
+  readonly architecture: string;
+  /** The checkpoint folder converted. */
+  readonly source: string;
+  /** The weight files read (base names). */
+  readonly weights: readonly string[];
+  /** Where the tokenizer came from. */
+  readonly tokenizer: "tokenizer.json" | "slow files" | "tokenizer folder" | "none";
+  /** Stored tensors no graph used (e.g. a pooler transformers does not use for features). */
+  readonly unused_tensors: readonly string[];
+  /** The model's logit scale (before `exp`). */
+  readonly logit_scale: number;
+  /** The model's logit bias, if any. */
+  readonly logit_bias?: number;
+}
+
+/**
+ * Converts the checkpoint in `checkpointDir` into a model folder at `outDir` (see the module
+ * documentation).
+ *
+ * @throws {UsageError} when `outDir` exists and is not empty.
+ * @throws {ModelError} (a `CheckpointError` for weight files) naming the file and the tensor,
+ *   option or global at fault; nothing is left at `outDir`.
+ */
+export async function convertCheckpoint(
+  checkpointDir: string,
+  outDir: string,
+  options: ConvertOptions = {},
+): Promise<ConversionRecord> {
+  const log = options.log ?? (() => {});
+  if (await isNonEmptyFolder(outDir)) {
+    throw new UsageError(`${outDir} exists and is not empty: choose another --output folder`);
+  }
+  const { architecture, config, configPath } = await detectArchitecture(checkpointDir);
+  const weightFiles = (await findWeightFiles(checkpointDir)).files;
+  log(
+    `converting ${checkpointDir} (${architecture.name}: ${
+      weightFiles.map((f) => basename(f)).join(", ")
+    })`,
+  );
+  const checkpoint = await openCheckpoint(checkpointDir);
+  const read = new Set<string>();
+  const converted = architecture.build(config, {
+    files: checkpoint.files,
+    names: () => checkpoint.names(),
+    get: (name) => {
+      read.add(name);
+      return checkpoint.get(name);
+    },
+  }, configPath);
+  const partial = join(dirname(outDir), `.${basename(outDir)}.${crypto.randomUUID()}.partial`);
+  try {
+    await Deno.mkdir(join(partial, "onnx"), { recursive: true });
+    for (
+      const [graph, file] of [[converted.vision, "vision_model"], [
+        converted.text,
+        "text_model",
+      ]] as const
+    ) {
+      await writeGraph(graph, join(partial, "onnx"), file);
+      log(`wrote onnx/${file}.onnx`);
+    }
+    await writeJson(join(partial, "config.json"), converted.config);
+    const preprocessorPath = join(checkpointDir, "preprocessor_config.json");
+    if (converted.preprocessorConfig !== undefined) {
+      await writeJson(join(partial, "preprocessor_config.json"), converted.preprocessorConfig);
+    } else if (await pathExists(preprocessorPath)) {
+      await Deno.copyFile(preprocessorPath, join(partial, "preprocessor_config.json"));
+    } else {
+      throw new ModelError(`${checkpointDir}: no preprocessor_config.json`, {
+        path: preprocessorPath,
+      });
+    }
+    const tokenizer = await writeTokenizer(checkpointDir, partial, options.tokenizerDir);
+    if (tokenizer === "none") {
+      log(
+        `${checkpointDir} has no tokenizer files: evaluating the converted model needs ` +
+          `--tokenizer <folder or hub id>`,
+      );
+    }
+    const record: ConversionRecord = {
+      converter_version: CONVERTER_VERSION,
+      clipbench_version: VERSION,
+      architecture: architecture.name,
+      source: checkpointDir,
+      weights: weightFiles.map((f) => basename(f)),
+      tokenizer,
+      unused_tensors: checkpoint.names().filter((name) => !read.has(name)),
+      logit_scale: converted.logitScale,
+      ...(converted.logitBias === undefined ? {} : { logit_bias: converted.logitBias }),
+    };
+    await writeJson(join(partial, CONVERSION_RECORD), record);
+    await Deno.remove(outDir).catch(() => {}); // an empty folder given as --output
+    await Deno.rename(partial, outDir);
+    return record;
+  } catch (error) {
+    await Deno.remove(partial, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** Writes `<folder>/<name>.onnx`, with its initializers in `<name>.onnx_data` above 1 GiB. */
+async function writeGraph(graph: GraphBuilder, folder: string, name: string): Promise<void> {
+  const external = graph.initializerBytes > EXTERNAL_DATA_THRESHOLD
+    ? { location: `${name}.onnx_data` }
+    : undefined;
+  const encoded = encodeModel(graph, {}, external);
+  await Deno.writeFile(join(folder, `${name}.onnx`), encoded.model);
+  if (encoded.externalData) {
+    await Deno.writeFile(join(folder, `${name}.onnx_data`), encoded.externalData);
+  }
+}
+
+/**
+ * Writes the tokenizer files: the checkpoint's tokenizer.json, else one built from its slow
+ * tokenizer files, else the tokenizer folder's (as it is, or built); tokenizer_config.json and
+ * special_tokens_map.json come along from wherever the tokenizer came from.
+ */
+async function writeTokenizer(
+  checkpointDir: string,
+  out: string,
+  tokenizerDir: string | undefined,
+): Promise<ConversionRecord["tokenizer"]> {
+  const fromFolder = async (folder: string): Promise<boolean> => {
+    if (await pathExists(join(folder, "tokenizer.json"))) {
+      await copyPresent(folder, out, TOKENIZER_FILES);
+      return true;
+    }
+    const built = await tokenizerJsonFromSlowFiles(folder);
+    if (built === undefined) return false;
+    await writeJson(join(out, "tokenizer.json"), built);
+    await copyPresent(folder, out, TOKENIZER_FILES.slice(1));
+    return true;
+  };
+  if (await pathExists(join(checkpointDir, "tokenizer.json"))) {
+    await copyPresent(checkpointDir, out, TOKENIZER_FILES);
+    return "tokenizer.json";
+  }
+  if (await fromFolder(checkpointDir)) return "slow files";
+  if (tokenizerDir !== undefined) {
+    if (await fromFolder(tokenizerDir)) return "tokenizer folder";
+    throw new ModelError(`${tokenizerDir}: no tokenizer.json nor slow tokenizer files`, {
+      path: tokenizerDir,
+    });
+  }
+  return "none";
+}
+
+async function copyPresent(from: string, to: string, files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    if (await pathExists(join(from, file))) await Deno.copyFile(join(from, file), join(to, file));
+  }
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await Deno.writeTextFile(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+async function isNonEmptyFolder(path: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(path)) return true;
+    return false;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotADirectory) return true;
+    throw error;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Reading the slow-tokenizer files of a checkpoint folder: optional text and JSON files, each
+ * failure a {@linkcode ModelError} naming the file.
+ *
+ * @module
+ */
+
+import { ModelError } from "../../../errors.ts";
+
+/** The text of `path`, or `undefined` when it does not exist. */
+export async function readOptionalText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ModelError(`cannot read ${path}: ${(error as Error).message}`, {
+      path,
+      cause: error,
+    });
+  }
+}
+
+/** The bytes of `path`, or `undefined` when it does not exist. */
+export async function readOptionalBytes(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ModelError(`cannot read ${path}: ${(error as Error).message}`, {
+      path,
+      cause: error,
+    });
+  }
+}
+
+/** Parses `text` (the content of `path`) as JSON that must be an object. */
+export function parseJsonObject(text: string, path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ModelError(`${path} is not valid JSON: ${(error as Error).message}`, {
+      path,
+      cause: error,
+    });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ModelError(`${path} must hold a JSON object`, { path });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Whether `path` exists (as anything). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw new ModelError(`cannot read ${path}: ${(error as Error).message}`, {
+      path,
+      cause: error,
+    });
+  }
+}
