@@ -28,6 +28,7 @@ import { ModelError } from "../errors.ts";
 import { TextTower, VisionTower } from "./encoder.ts";
 import { type ModelFamily, modelFamily } from "./family.ts";
 import { findModelGraphs, type ModelDtype } from "./files.ts";
+import { readJsonObject } from "./json_file.ts";
 import { GraphSession, type SessionSettings } from "./onnx_session.ts";
 import {
   type CropRounding,
@@ -70,28 +71,6 @@ export interface LoadModelOptions extends SessionSettings {
   readonly tokenizerDir?: string;
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new ModelError(`cannot read ${path}: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-  try {
-    const value = JSON.parse(text);
-    if (value && typeof value === "object" && !Array.isArray(value)) return value;
-  } catch (error) {
-    throw new ModelError(`${path} is not valid JSON: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-  throw new ModelError(`${path} must hold a JSON object`, { path });
-}
-
 /**
  * Context length when the tokenizer sets none and the graph fixes none: evalscope's 512, or
  * `text_config.max_position_embeddings` when that is smaller (positions beyond it do not exist).
@@ -109,7 +88,7 @@ function textConfigNumber(config: Record<string, unknown>, key: string): number 
 
 /** Reads a model folder's `config.json`. */
 export function loadModelConfig(dir: string): Promise<Record<string, unknown>> {
-  return readJson(join(dir, "config.json"));
+  return readJsonObject(join(dir, "config.json"));
 }
 
 /**
@@ -126,7 +105,7 @@ export async function loadPreprocessor(
   const family = modelFamily(config);
   const source = join(dir, "preprocessor_config.json");
   const mode = preprocessModeSettings(options.preprocess ?? "hf");
-  const preprocessor = ImagePreprocessor.fromConfig(await readJson(source), {
+  const preprocessor = ImagePreprocessor.fromConfig(await readJsonObject(source), {
     source,
     cropRounding: options.cropRounding ??
       (options.preprocess === "openclip" ? mode.cropRounding : family.cropRounding),
@@ -279,7 +258,7 @@ export class ClipModel {
         { path: root, cause: error },
       );
     }
-    const config = await readJson(join(root, "config.json"));
+    const config = await readJsonObject(join(root, "config.json"));
     const family = modelFamily(config);
     const { preprocessor, source: preprocessorPath } = await loadPreprocessor(
       root,

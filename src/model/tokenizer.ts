@@ -29,6 +29,7 @@
 
 import { Tokenizer } from "@huggingface/tokenizers";
 import { ModelError } from "../errors.ts";
+import { readJsonObject } from "./json_file.ts";
 import { htmlUnescape } from "./text/html_unescape.ts";
 import { tokenizerJsonFromSlowFiles } from "./text/slow/mod.ts";
 
@@ -78,39 +79,10 @@ export async function loadTokenizerFiles(
 ): Promise<{ tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> }> {
   const tokenizerPath = `${modelDir}/tokenizer.json`;
   const configPath = `${modelDir}/tokenizer_config.json`;
-  const tokenizerConfig = await readJsonObject(configPath, false) ?? {};
-  const tokenizerJson = await readJsonObject(tokenizerPath, false) ??
-    await tokenizerJsonFromSlowFiles(modelDir) ?? await readJsonObject(tokenizerPath, true);
-  return { tokenizerJson: tokenizerJson!, tokenizerConfig };
-}
-
-async function readJsonObject(
-  path: string,
-  required: boolean,
-): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound && !required) return undefined;
-    throw new ModelError(`cannot read ${path}: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ModelError(`${path} is not valid JSON: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ModelError(`${path} must hold a JSON object`, { path });
-  }
-  return value as Record<string, unknown>;
+  const tokenizerConfig = await readJsonObject(configPath, { optional: true }) ?? {};
+  const tokenizerJson = await readJsonObject(tokenizerPath, { optional: true }) ??
+    await tokenizerJsonFromSlowFiles(modelDir) ?? await readJsonObject(tokenizerPath);
+  return { tokenizerJson, tokenizerConfig };
 }
 
 /** The content of a special-token entry of `tokenizer_config.json` (a string or an AddedToken object). */

@@ -69,6 +69,13 @@ export async function prepareModel(
         { path: dir },
       );
     }
+    if (plan.dtype !== "fp32") {
+      throw new ModelError(
+        `${spec.id} is a PyTorch checkpoint: clipbench converts it to float32 graphs ` +
+          `(float16 and bfloat16 weights included); --dtype ${plan.dtype} applies to ONNX exports only`,
+        { path: dir },
+      );
+    }
     dir = await convertedModelDir(dir, { cacheDir: plan.cacheDir, log: options.log });
     record = JSON.parse(await Deno.readTextFile(join(dir, CONVERSION_RECORD)));
   }

@@ -8,16 +8,7 @@ import assert from "node:assert/strict";
 import { KIT_DIR, kitTest } from "../_kit.ts";
 import { tokenizerJsonFromSlowFiles } from "../../src/model/text/slow/mod.ts";
 import { loadTokenizerFiles, TextTokenizer } from "../../src/model/tokenizer.ts";
-
-interface Row {
-  text: string;
-  ids: number[];
-}
-
-async function readRows(path: string): Promise<Row[]> {
-  const text = await Deno.readTextFile(path);
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
-}
+import { assertSampleIds, CLIP_KNOWN_DIFFERENCES, readSampleRows } from "./_tokenizer_samples.ts";
 
 /** Loads the tokenizer built from `checkpoint`'s slow files the way clipbench loads a model's. */
 async function builtTokenizerFiles(checkpoint: string) {
@@ -50,9 +41,6 @@ function assertSamePipeline(built: Record<string, unknown>, reference: Record<st
   }
 }
 
-/** open_clip rows clipbench does not reproduce, for the reasons in tokenizer_kit_test.ts. */
-const CLIP_KNOWN_DIFFERENCES = new Set(["\u0000\u0001 control chars", "<|startoftext|>"]);
-
 kitTest(
   "slow CLIP files (vocab.json + merges.txt) build the kit's CLIP tokenizer.json",
   async () => {
@@ -69,17 +57,8 @@ kitTest(
       textCleaning: "open_clip",
     });
     assert.equal(tok.contextLength, 77);
-    const rows = await readRows(`${KIT_DIR}/expected/tokenizer_samples/clip_bpe_sample.jsonl`);
-    const mismatched: string[] = [];
-    for (const row of rows) {
-      const ids = Array.from(tok.encodeBatch([row.text]).ids);
-      if (JSON.stringify(ids) === JSON.stringify(row.ids)) continue;
-      mismatched.push(row.text);
-      if (!CLIP_KNOWN_DIFFERENCES.has(row.text)) {
-        assert.deepEqual(ids, row.ids, `ids of ${JSON.stringify(row.text)}`);
-      }
-    }
-    assert.deepEqual(mismatched.toSorted(), [...CLIP_KNOWN_DIFFERENCES].toSorted());
+    const rows = await readSampleRows("clip_bpe_sample.jsonl");
+    const mismatched = assertSampleIds(tok, rows, CLIP_KNOWN_DIFFERENCES);
     // Hugging Face's own padding (tokenizer_config.json's pad_token) is <|endoftext|>.
     assert.equal(TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig).padId, 49407);
     console.log(
@@ -103,10 +82,8 @@ kitTest(
     const tok = TextTokenizer.fromFiles(tokenizerJson, tokenizerConfig);
     assert.equal(tok.contextLength, 52);
     assert.equal(tok.padId, 0);
-    const rows = await readRows(`${KIT_DIR}/expected/tokenizer_samples/cn_bert_sample.jsonl`);
-    for (const row of rows) {
-      assert.deepEqual(Array.from(tok.encodeBatch([row.text]).ids), row.ids, row.text);
-    }
+    const rows = await readSampleRows("cn_bert_sample.jsonl");
+    assertSampleIds(tok, rows);
     console.log(`slow BERT: ${rows.length}/${rows.length} kit rows identical`);
   },
 );

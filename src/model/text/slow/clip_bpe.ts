@@ -16,6 +16,7 @@
  */
 
 import { ModelError } from "../../../errors.ts";
+import { parseJsonObject } from "../../json_file.ts";
 import {
   type AddedTokenEntry,
   addedTokensDecoder,
@@ -35,20 +36,9 @@ const CLIP_CLASSES = ["CLIPTokenizer", "CLIPTokenizerFast"];
 
 /** Parses `vocab.json` (`text`, read from `path`): an object of token → non-negative id. */
 export function parseBpeVocab(text: string, path: string): Map<string, number> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ModelError(`${path} is not valid JSON: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ModelError(`${path} must hold a JSON object of token → id`, { path });
-  }
+  const value = parseJsonObject(text, path, "a JSON object of token → id");
   const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(value as Record<string, unknown>)) {
+  for (const [token, id] of Object.entries(value)) {
     if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
       throw new ModelError(
         `${path}: the id of token ${JSON.stringify(token)} must be a non-negative integer, ` +

@@ -1,6 +1,6 @@
 /**
- * Reading the slow-tokenizer files of a checkpoint folder: optional text and JSON files, each
- * failure a {@linkcode ModelError} naming the file.
+ * Reading the slow-tokenizer files of a checkpoint folder: optional text and binary files, each
+ * failure a {@linkcode ModelError} naming the file (JSON files: src/model/json_file.ts).
  *
  * @module
  */
@@ -31,23 +31,6 @@ export async function readOptionalBytes(path: string): Promise<Uint8Array | unde
       cause: error,
     });
   }
-}
-
-/** Parses `text` (the content of `path`) as JSON that must be an object. */
-export function parseJsonObject(text: string, path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ModelError(`${path} is not valid JSON: ${(error as Error).message}`, {
-      path,
-      cause: error,
-    });
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ModelError(`${path} must hold a JSON object`, { path });
-  }
-  return value as Record<string, unknown>;
 }
 
 /** Whether `path` exists (as anything). */

@@ -16,7 +16,8 @@
 
 import { ModelError } from "../../../errors.ts";
 import { clipTokenizerJson } from "./clip_bpe.ts";
-import { exists, parseJsonObject, readOptionalBytes, readOptionalText } from "./files.ts";
+import { readJsonObject } from "../../json_file.ts";
+import { exists, readOptionalBytes, readOptionalText } from "./files.ts";
 import { parseSentencePieceModel } from "./sentencepiece_model.ts";
 import { siglipTokenizerJson } from "./siglip.ts";
 import { bertTokenizerJson } from "./wordpiece.ts";
@@ -77,8 +78,7 @@ export async function tokenizerJsonFromSlowFiles(
   const detected = await detectKind(folder);
   if (detected === undefined) return undefined;
   const configPath = `${folder}/${TOKENIZER_CONFIG_FILE}`;
-  const configText = await readOptionalText(configPath);
-  const config = configText === undefined ? {} : parseJsonObject(configText, configPath);
+  const config = await readJsonObject(configPath, { optional: true }) ?? {};
   const read = async (name: string) => {
     const path = `${folder}/${name}`;
     const text = await readOptionalText(path);
