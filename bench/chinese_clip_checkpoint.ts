@@ -21,7 +21,7 @@
 
 import { join } from "node:path";
 import { type CachedFolder, cachedFolder } from "./cache.ts";
-import { type TensorToWrite, writeSafetensors } from "./safetensors_writer.ts";
+import { type TensorToWrite, writeSafetensors } from "../tools/checkpoint/safetensors_writer.ts";
 import { deriveSeed, SeededRandom } from "../tools/seeded_random.ts";
 
 /** The sizes of a Chinese-CLIP model. */

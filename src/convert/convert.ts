@@ -23,7 +23,7 @@ import { basename, dirname, join } from "node:path";
 import { ModelError, UsageError } from "../errors.ts";
 import { findWeightFiles, openCheckpoint } from "../checkpoint/open_checkpoint.ts";
 import { pathExists } from "../io/path_exists.ts";
-import { encodeModel, type GraphBuilder } from "../onnx/builder.ts";
+import { type GraphBuilder, saveModel } from "../onnx/builder.ts";
 import { tokenizerJsonFromSlowFiles } from "../model/text/slow/mod.ts";
 import { VERSION } from "../version.ts";
 import { detectArchitecture } from "./architectures/mod.ts";
@@ -160,14 +160,9 @@ export async function convertCheckpoint(
 
 /** Writes `<folder>/<name>.onnx`, with its initializers in `<name>.onnx_data` above 1 GiB. */
 async function writeGraph(graph: GraphBuilder, folder: string, name: string): Promise<void> {
-  const external = graph.initializerBytes > EXTERNAL_DATA_THRESHOLD
-    ? { location: `${name}.onnx_data` }
-    : undefined;
-  const encoded = encodeModel(graph, {}, external);
-  await Deno.writeFile(join(folder, `${name}.onnx`), encoded.model);
-  if (encoded.externalData) {
-    await Deno.writeFile(join(folder, `${name}.onnx_data`), encoded.externalData);
-  }
+  await saveModel(join(folder, `${name}.onnx`), graph, {
+    externalData: graph.initializerBytes > EXTERNAL_DATA_THRESHOLD ? { minBytes: 1024 } : undefined,
+  });
 }
 
 /**

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { concatBytes, ProtoWriter } from "./protobuf.ts";
+import { concatBytes, ProtoWriter, writeChunks } from "./protobuf.ts";
 
 /** Element types an input, output or initializer can have. */
 export type ElementType =
@@ -403,6 +403,17 @@ export function encodeModel(
   const sink: ExternalDataSink | undefined = external
     ? { location: external.location, minBytes: external.minBytes ?? 1024, chunks: [], offset: 0 }
     : undefined;
+  const model = modelProto(graph, options, sink);
+  const externalData = sink && sink.offset > 0 ? concatBytes(sink.chunks, sink.offset) : undefined;
+  return { model: model.finish(), externalData };
+}
+
+/** The `ModelProto` of a graph, its large initializers (with a sink) left to the sink. */
+function modelProto(
+  graph: GraphBuilder,
+  options: ModelOptions,
+  sink: ExternalDataSink | undefined,
+): ProtoWriter {
   const model = new ProtoWriter();
   model.varint(1, options.irVersion ?? 8);
   model.string(2, options.producer ?? "clipbench");
@@ -411,13 +422,14 @@ export function encodeModel(
   for (const extra of options.extraOpsets ?? []) {
     model.message(8, new ProtoWriter().string(1, extra.domain).varint(2, extra.version));
   }
-  const externalData = sink && sink.offset > 0 ? concatBytes(sink.chunks, sink.offset) : undefined;
-  return { model: model.finish(), externalData };
+  return model;
 }
 
 /**
- * Writes a graph to `path` as an ONNX model. With `externalData`, large initializers go to
- * `<path>_data` (e.g. `model.onnx_data`), which onnxruntime reads from beside the model.
+ * Writes a graph to `path` as an ONNX model, streamed: neither the model nor its external data is
+ * assembled in memory (the initializers are written from the graph's own buffers). With
+ * `externalData`, initializers of at least `minBytes` (default 1024) go to `<path>_data` (e.g.
+ * `model.onnx_data`), which onnxruntime reads from beside the model.
  */
 export async function saveModel(
   path: string,
@@ -425,14 +437,19 @@ export async function saveModel(
   options: ModelOptions & { externalData?: boolean | { minBytes: number } } = {},
 ): Promise<void> {
   const dataPath = `${path}_data`;
-  const location = dataPath.slice(dataPath.lastIndexOf("/") + 1);
-  const external = options.externalData
+  const sink: ExternalDataSink | undefined = options.externalData
     ? {
-      location,
+      location: dataPath.slice(dataPath.lastIndexOf("/") + 1),
       minBytes: typeof options.externalData === "object" ? options.externalData.minBytes : 1024,
+      chunks: [],
+      offset: 0,
     }
     : undefined;
-  const encoded = encodeModel(graph, options, external);
-  await Deno.writeFile(path, encoded.model);
-  if (encoded.externalData) await Deno.writeFile(dataPath, encoded.externalData);
+  const model = modelProto(graph, options, sink);
+  await using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  await model.writeTo(file);
+  if (sink && sink.offset > 0) {
+    await using data = await Deno.open(dataPath, { write: true, create: true, truncate: true });
+    await writeChunks(data, sink.chunks);
+  }
 }

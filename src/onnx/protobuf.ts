@@ -4,7 +4,8 @@
  *
  * A message is built as a list of byte chunks; a nested message is written with its length
  * prefix, so the whole tree is encoded once, bottom up. Large `bytes` fields (tensor data) are
- * kept as references to the caller's buffers and copied only once, by {@linkcode concatBytes}.
+ * kept as references to the caller's buffers and copied only once, by {@linkcode concatBytes}
+ * ({@linkcode ProtoWriter.finish}) or not at all ({@linkcode ProtoWriter.writeTo} streams them).
  *
  * Wire types: 0 = varint (int32/int64/enum/bool), 2 = length-delimited (bytes, string, message,
  * packed repeated scalars), 5 = 32-bit (float).
@@ -12,7 +13,7 @@
  * @module
  */
 
-import { concatBytes } from "../../src/io/bytes.ts";
+import { concatBytes } from "../io/bytes.ts";
 
 const utf8 = new TextEncoder();
 
@@ -114,6 +115,53 @@ export class ProtoWriter {
     this.#flushScratch();
     return concatBytes(this.#chunks, this.#length);
   }
+
+  /**
+   * Writes the encoded message to `file` without assembling it in memory: small chunks are
+   * gathered into writes of about 1 MiB, large ones (tensor data) written from the caller's
+   * buffers.
+   *
+   * @returns The bytes written.
+   */
+  async writeTo(file: Deno.FsFile): Promise<number> {
+    this.#flushScratch();
+    return await writeChunks(file, this.#chunks);
+  }
+}
+
+/** Bytes gathered before a write (and the size from which a chunk is written on its own). */
+const WRITE_BATCH = 1 << 20;
+
+/**
+ * Writes `chunks` to `file` in order, gathering small ones into writes of about 1 MiB.
+ *
+ * @returns The bytes written.
+ */
+export async function writeChunks(
+  file: Deno.FsFile,
+  chunks: readonly Uint8Array[],
+): Promise<number> {
+  const batch = new Uint8Array(WRITE_BATCH);
+  let filled = 0;
+  let total = 0;
+  const writeAll = async (bytes: Uint8Array) => {
+    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+    total += bytes.length;
+  };
+  for (const chunk of chunks) {
+    if (filled + chunk.length > WRITE_BATCH && filled > 0) {
+      await writeAll(batch.subarray(0, filled));
+      filled = 0;
+    }
+    if (chunk.length >= WRITE_BATCH) {
+      await writeAll(chunk);
+    } else {
+      batch.set(chunk, filled);
+      filled += chunk.length;
+    }
+  }
+  if (filled > 0) await writeAll(batch.subarray(0, filled));
+  return total;
 }
 
 export { concatBytes };

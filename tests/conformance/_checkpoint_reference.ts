@@ -5,18 +5,20 @@
  * `attention_mask.npy` / `token_type_ids.npy` where the text graph takes them); their outputs
  * must equal `image_embeds.npy` and `text_embeds.npy` within the issue's bounds (max abs error
  * ≤ 1e-4 × max|ref|, cosine ≥ 0.99999 per row), and `logits_per_image.npy` must follow through
- * the model's logit scale (and bias).
+ * the model's logit scale (and bias). {@linkcode withOnlyWeightFile} checks one weight format of
+ * a folder that has several.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Architecture, ConvertedModel } from "../../src/convert/architecture.ts";
 import { openCheckpoint } from "../../src/checkpoint/open_checkpoint.ts";
 import type { Checkpoint } from "../../src/checkpoint/checkpoint.ts";
-import { encodeModel, type GraphBuilder } from "../../src/onnx/builder.ts";
 import { type NpyArray, parseNpy } from "../../src/io/npy.ts";
+import { runGraph } from "../convert/_convert_fixture.ts";
 
 /** Reads `reference/<name>.npy` of a checkpoint folder, or `undefined` when absent. */
 export async function readReference(folder: string, name: string): Promise<NpyArray | undefined> {
@@ -28,25 +30,31 @@ export async function readReference(folder: string, name: string): Promise<NpyAr
   }
 }
 
-/** Runs a graph once on `feeds` and returns its single float32 output. */
-export async function runGraph(
-  graph: GraphBuilder,
-  feeds: Record<string, ort.Tensor>,
-): Promise<{ data: Float32Array; dims: readonly number[] }> {
-  const session = await ort.InferenceSession.create(encodeModel(graph).model);
+/**
+ * Runs `fn` on a temporary copy of the checkpoint folder `folder` that holds only `config.json`,
+ * the weight file `weightFile` and `reference/` (so that `openCheckpoint` finds that file and no
+ * other); the copy is removed afterwards.
+ */
+export async function withOnlyWeightFile<T>(
+  folder: string,
+  weightFile: string,
+  fn: (copy: string) => Promise<T>,
+): Promise<T> {
+  const copy = await Deno.makeTempDir({ prefix: "clipbench-weights-" });
   try {
-    const inputs = Object.fromEntries(
-      session.inputNames.map((name) => {
-        const feed = feeds[name];
-        assert.ok(feed, `the graph takes ${name}, which the reference does not have`);
-        return [name, feed];
-      }),
-    );
-    const outputs = await session.run(inputs);
-    const output = outputs[session.outputNames[0]];
-    return { data: output.data as Float32Array, dims: output.dims };
+    for (const name of ["config.json", weightFile]) {
+      await Deno.copyFile(join(folder, name), join(copy, name));
+    }
+    await Deno.mkdir(join(copy, "reference"));
+    for await (const entry of Deno.readDir(join(folder, "reference"))) {
+      await Deno.copyFile(
+        join(folder, "reference", entry.name),
+        join(copy, "reference", entry.name),
+      );
+    }
+    return await fn(copy);
   } finally {
-    await session.release();
+    await Deno.remove(copy, { recursive: true });
   }
 }
 

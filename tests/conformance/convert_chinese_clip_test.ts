@@ -13,15 +13,14 @@ import * as ort from "onnxruntime-node";
 import { KIT_DIR, kitTest } from "../_kit.ts";
 import { openCheckpoint } from "../../src/checkpoint/open_checkpoint.ts";
 import { chineseClipArchitecture } from "../../src/convert/architectures/chinese_clip.ts";
-import { checkAgainstReference, readReference, runGraph } from "./_checkpoint_reference.ts";
+import {
+  checkAgainstReference,
+  readReference,
+  withOnlyWeightFile,
+} from "./_checkpoint_reference.ts";
+import { maxAbsDifference, runGraph } from "../convert/_convert_fixture.ts";
 
 const FOLDER = `${KIT_DIR}/checkpoints/chinese-clip-tiny-random`;
-
-/** The largest absolute difference between two equally long arrays. */
-function maxAbsDifference(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  return a.reduce((worst, value, i) => Math.max(worst, Math.abs(value - b[i])), 0);
-}
 
 kitTest(
   "chinese-clip-tiny-random: model.safetensors converts to transformers' outputs",
@@ -34,7 +33,6 @@ kitTest(
       "token_type_ids",
     ]);
     assert.deepEqual(run.converted.vision.inputNames, ["pixel_values"]);
-    assert.equal(run.converted.config, run.converted.config);
     assert.equal(run.converted.config.model_type, "chinese_clip");
   },
 );
@@ -42,23 +40,10 @@ kitTest(
 kitTest(
   "chinese-clip-tiny-random: pytorch_model.bin converts to transformers' outputs",
   async () => {
-    const folder = await Deno.makeTempDir({ prefix: "chinese_clip_bin_" });
-    try {
-      for (const file of ["config.json", "pytorch_model.bin"]) {
-        await Deno.copyFile(join(FOLDER, file), join(folder, file));
-      }
-      await Deno.mkdir(join(folder, "reference"));
-      for await (const entry of Deno.readDir(join(FOLDER, "reference"))) {
-        await Deno.copyFile(
-          join(FOLDER, "reference", entry.name),
-          join(folder, "reference", entry.name),
-        );
-      }
+    await withOnlyWeightFile(FOLDER, "pytorch_model.bin", async (folder) => {
       const run = await checkAgainstReference(folder, chineseClipArchitecture);
       assert.deepEqual(run.checkpoint.files, [join(folder, "pytorch_model.bin")]);
-    } finally {
-      await Deno.remove(folder, { recursive: true });
-    }
+    });
   },
 );
 

@@ -13,8 +13,9 @@ import {
   assertCloseRows,
   checkAgainstReference,
   readReference,
-  runGraph,
+  withOnlyWeightFile,
 } from "./_checkpoint_reference.ts";
+import { runGraph } from "../convert/_convert_fixture.ts";
 import { clipArchitecture } from "../../src/convert/architectures/clip.ts";
 import { openClipArchitecture } from "../../src/convert/architectures/open_clip.ts";
 import type { Architecture, ConvertedModel } from "../../src/convert/architecture.ts";
@@ -33,23 +34,10 @@ kitTest("clip-tiny-random (model.safetensors) reproduces transformers' outputs",
 });
 
 kitTest("clip-tiny-random (pytorch_model.bin) reproduces transformers' outputs", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "clipbench-clip-bin-" });
-  try {
-    for (const name of ["config.json", "pytorch_model.bin"]) {
-      await Deno.copyFile(join(RANDOM, name), join(dir, name));
-    }
-    await Deno.mkdir(join(dir, "reference"));
-    for await (const entry of Deno.readDir(join(RANDOM, "reference"))) {
-      await Deno.copyFile(
-        join(RANDOM, "reference", entry.name),
-        join(dir, "reference", entry.name),
-      );
-    }
+  await withOnlyWeightFile(RANDOM, "pytorch_model.bin", async (dir) => {
     const run = await checkAgainstReference(dir, clipArchitecture);
     assert.deepEqual(run.checkpoint.files.map((f) => f.split("/").pop()), ["pytorch_model.bin"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** Seeded pixel values in the normalised range, `[rows, 3, 32, 32]`. */

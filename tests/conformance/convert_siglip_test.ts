@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { KIT_DIR, kitTest } from "../_kit.ts";
-import { checkAgainstReference } from "./_checkpoint_reference.ts";
+import { checkAgainstReference, withOnlyWeightFile } from "./_checkpoint_reference.ts";
 import { openCheckpoint } from "../../src/checkpoint/open_checkpoint.ts";
 import {
   siglipArchitecture,
@@ -28,19 +28,10 @@ kitTest("siglip-tiny-random (model.safetensors) matches transformers' outputs", 
 });
 
 kitTest("siglip-tiny-random (pytorch_model.bin) matches transformers' outputs", async () => {
-  const folder = await Deno.makeTempDir({ prefix: "clipbench-siglip-bin-" });
-  try {
-    await Deno.copyFile(`${FOLDER}/config.json`, `${folder}/config.json`);
-    await Deno.copyFile(`${FOLDER}/pytorch_model.bin`, `${folder}/pytorch_model.bin`);
-    await Deno.mkdir(`${folder}/reference`);
-    for await (const entry of Deno.readDir(`${FOLDER}/reference`)) {
-      await Deno.copyFile(`${FOLDER}/reference/${entry.name}`, `${folder}/reference/${entry.name}`);
-    }
+  await withOnlyWeightFile(FOLDER, "pytorch_model.bin", async (folder) => {
     const run = await checkAgainstReference(folder, siglipArchitecture);
     assert.deepEqual(run.checkpoint.files, [join(folder, "pytorch_model.bin")]);
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
+  });
 });
 
 kitTest(

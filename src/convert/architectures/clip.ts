@@ -16,17 +16,10 @@ import type { Checkpoint } from "../../checkpoint/checkpoint.ts";
 import { ModelError } from "../../errors.ts";
 import type { Architecture, ConvertedModel } from "../architecture.ts";
 import { CheckpointWeights } from "../graph/checkpoint_weights.ts";
-import { type Activation, type ClipShape, validateClipShape } from "../graph/clip_shape.ts";
+import { type ClipShape, validateClipShape } from "../graph/clip_shape.ts";
 import { buildTextTower, buildVisionTower } from "../graph/clip_towers.ts";
 import { ConfigOptions } from "./config_options.ts";
-
-/** transformers' `hidden_act` names the graph builders compute, and what each is. */
-const HIDDEN_ACTS: Readonly<Record<string, Activation>> = {
-  quick_gelu: "quick_gelu",
-  gelu: "gelu",
-  gelu_pytorch_tanh: "gelu_pytorch_tanh",
-  gelu_new: "gelu_pytorch_tanh",
-};
+import { encoderSizes, hiddenActivation, readClipVisionConfig } from "./transformers_config.ts";
 
 /** The legacy end-token id with which transformers pools at the highest id instead. */
 const LEGACY_EOS_TOKEN_ID = 2;
@@ -39,12 +32,6 @@ function towerConfig(top: ConfigOptions, tower: "text" | "vision"): ConfigOption
   return new ConfigOptions({ ...base.values, ...legacy.values }, `${tower}_config.`, top.source);
 }
 
-/** A tower's `hidden_act` as the activation the graph computes. */
-function activationOf(config: ConfigOptions): Activation {
-  const name = config.oneOf("hidden_act", "quick_gelu", Object.keys(HIDDEN_ACTS));
-  return HIDDEN_ACTS[name];
-}
-
 /**
  * The shape of the `CLIPModel` a `config.json` describes.
  *
@@ -54,36 +41,22 @@ function activationOf(config: ConfigOptions): Activation {
  */
 export function clipShape(config: Record<string, unknown>, source: string): ClipShape {
   const top = new ConfigOptions(config, "", source);
-  if (top.has("model_type")) top.oneOf("model_type", "clip", ["clip"]);
+  top.oneOf("model_type", "clip", ["clip"]);
   const text = towerConfig(top, "text");
-  const vision = towerConfig(top, "vision");
-  const channels = vision.positiveInteger("num_channels", 3);
-  if (channels !== 3) {
-    throw vision.error("num_channels", `${channels} is not supported: images are RGB (3 channels)`);
-  }
+  const vision = readClipVisionConfig(towerConfig(top, "vision"));
   const eosTokenId = text.integer("eos_token_id", 49407);
   const shape: ClipShape = {
-    vision: {
-      imageSize: vision.positiveInteger("image_size", 224),
-      patchSize: vision.positiveInteger("patch_size", 32),
-      width: vision.positiveInteger("hidden_size", 768),
-      layers: vision.positiveInteger("num_hidden_layers", 12),
-      heads: vision.positiveInteger("num_attention_heads", 12),
-      intermediate: vision.positiveInteger("intermediate_size", 3072),
-    },
+    vision: vision.shape,
     text: {
       contextLength: text.positiveInteger("max_position_embeddings", 77),
       vocabSize: text.positiveInteger("vocab_size", 49408),
-      width: text.positiveInteger("hidden_size", 512),
-      layers: text.positiveInteger("num_hidden_layers", 12),
-      heads: text.positiveInteger("num_attention_heads", 8),
-      intermediate: text.positiveInteger("intermediate_size", 2048),
+      ...encoderSizes(text, { width: 512, layers: 12, heads: 8, intermediate: 2048 }),
     },
     embedDim: top.positiveInteger("projection_dim", 512),
-    activation: activationOf(vision),
-    visionOptions: { layerNormEpsilon: vision.positiveNumber("layer_norm_eps", 1e-5) },
+    activation: vision.activation,
+    visionOptions: { layerNormEpsilon: vision.layerNormEpsilon },
     textOptions: {
-      activation: activationOf(text),
+      activation: hiddenActivation(text, "quick_gelu"),
       layerNormEpsilon: text.positiveNumber("layer_norm_eps", 1e-5),
       attentionMask: true,
       pooling: eosTokenId === LEGACY_EOS_TOKEN_ID
@@ -91,6 +64,17 @@ export function clipShape(config: Record<string, unknown>, source: string): Clip
         : { kind: "eos", tokenId: eosTokenId },
     },
   };
+  refuseUnbuildable(shape, source);
+  return shape;
+}
+
+/**
+ * Checks that `shape`, read from the config file `source`, can be built (see
+ * {@linkcode validateClipShape}).
+ *
+ * @throws {ModelError} naming the file and what cannot be built.
+ */
+export function refuseUnbuildable(shape: ClipShape, source: string): void {
   try {
     validateClipShape(shape);
   } catch (error) {
@@ -102,7 +86,6 @@ export function clipShape(config: Record<string, unknown>, source: string): Clip
     }
     throw error;
   }
-  return shape;
 }
 
 /** The model's stored logit scale (and bias, where there is one). */

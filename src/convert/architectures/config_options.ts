@@ -108,6 +108,16 @@ export class ConfigOptions {
     return value as T;
   }
 
+  /**
+   * Refuses `key` (whose value is `value`) unless `value` divides `other`, the value of
+   * `otherKey` (heads the width, patches the image).
+   */
+  requireDivides(key: string, value: number, otherKey: string, other: number): void {
+    if (other % value !== 0) {
+      throw this.error(key, `(${value}) must divide ${otherKey} (${other})`);
+    }
+  }
+
   /** Refuses the option when it is set to anything but false, null, 0 or an empty value. */
   refuseIfSet(key: string, why: string): void {
     const value = this.#values[key];

@@ -31,21 +31,15 @@
  */
 
 import type { Checkpoint } from "../../checkpoint/checkpoint.ts";
-import { ModelError } from "../../errors.ts";
 import type { Architecture, ConvertedModel } from "../architecture.ts";
 import {
   CheckpointWeights,
   type StoredWeight,
   type WeightResolver,
 } from "../graph/checkpoint_weights.ts";
-import {
-  type Activation,
-  type ClipShape,
-  type TextPooling,
-  validateClipShape,
-} from "../graph/clip_shape.ts";
+import type { Activation, ClipShape, TextPooling } from "../graph/clip_shape.ts";
 import { buildTextTower, buildVisionTower } from "../graph/clip_towers.ts";
-import { readLogitParameters } from "./clip.ts";
+import { readLogitParameters, refuseUnbuildable } from "./clip.ts";
 import { ConfigOptions } from "./config_options.ts";
 
 /** Why an unknown key is refused. */
@@ -299,17 +293,7 @@ export function readOpenClipModel(config: Record<string, unknown>, source: strin
       projection: projectionType === "none" ? "none" : projectionBias ? "linear_bias" : "linear",
     },
   };
-  try {
-    validateClipShape(shape);
-  } catch (error) {
-    if (error instanceof RangeError) {
-      throw new ModelError(`${source}: the model cannot be built: ${error.message}`, {
-        path: source,
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  refuseUnbuildable(shape, source);
   const preprocess = new ConfigOptions(config, "", source).section("preprocess_cfg");
   return {
     shape,

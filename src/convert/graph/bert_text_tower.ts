@@ -17,33 +17,26 @@
  */
 
 import { GraphBuilder } from "../../onnx/builder.ts";
-import type { Activation } from "./clip_shape.ts";
-import { activate, LayerContext, layerNorm, linear } from "./layers.ts";
+import type { EncoderShape, TowerNumerics } from "./clip_shape.ts";
+import { activate, keyPaddingMask, LayerContext, layerNorm, linear } from "./layers.ts";
+import { embeddingsOutput, textInput } from "./tower_io.ts";
 import type { WeightSource } from "./weights.ts";
 
 /** The most negative float32: transformers' additive value for a padded key (`finfo.min`). */
 const FLOAT32_MIN = -3.4028234663852886e38;
 
-/** The sizes and options of a BERT text tower and its projection. */
-export interface BertTextShape {
+/**
+ * The sizes and options of a BERT text tower and its projection (config names: `hidden_size`,
+ * `num_hidden_layers`, `num_attention_heads`, `intermediate_size`, `hidden_act`,
+ * `layer_norm_eps`).
+ */
+export interface BertTextShape extends EncoderShape, TowerNumerics {
   /** Rows of the word embedding table (`vocab_size`). */
   readonly vocabSize: number;
   /** Rows of the position embedding table (`max_position_embeddings`). */
   readonly maxPositions: number;
   /** Rows of the token-type embedding table (`type_vocab_size`). */
   readonly typeVocabSize: number;
-  /** Hidden size (`hidden_size`). */
-  readonly width: number;
-  /** Encoder layers (`num_hidden_layers`). */
-  readonly layers: number;
-  /** Attention heads (`num_attention_heads`, divides `width`). */
-  readonly heads: number;
-  /** Feed-forward hidden size (`intermediate_size`). */
-  readonly intermediate: number;
-  /** Feed-forward activation (`hidden_act`). */
-  readonly activation: Activation;
-  /** ε of every LayerNorm (`layer_norm_eps`). */
-  readonly layerNormEps: number;
   /** Output size of the projection (`projection_dim`). */
   readonly embedDim: number;
 }
@@ -71,12 +64,13 @@ export function buildBertTextTower(
   const { width, embedDim } = shape;
   const graph = new GraphBuilder("text_model");
   const ctx = new LayerContext(graph, weights);
-  const ids = graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
-  const attentionMask = graph.input("attention_mask", "int64", ["batch_size", "sequence_length"]);
-  const tokenTypes = graph.input("token_type_ids", "int64", ["batch_size", "sequence_length"]);
+  const ids = textInput(graph, "input_ids");
+  const attentionMask = textInput(graph, "attention_mask");
+  const tokenTypes = textInput(graph, "token_type_ids");
 
   const embedded = bertEmbeddings(ctx, `${prefix}.embeddings`, ids, tokenTypes, shape);
-  const mask = extendedAttentionMask(ctx, attentionMask);
+  // transformers' extended attention mask: (1 - mask) · finfo(float32).min.
+  const mask = keyPaddingMask(ctx, attentionMask, FLOAT32_MIN);
   let hidden = embedded;
   for (let i = 0; i < shape.layers; i++) {
     hidden = bertLayer(ctx, `${prefix}.encoder.layer.${i}`, hidden, shape, mask);
@@ -84,8 +78,7 @@ export function buildBertTextTower(
   const first = graph.op("Gather", [hidden, ctx.int64([0], true)], { axis: 1 }); // [B, width]
   const projection = names.projection ?? "text_projection";
   const embeds = linear(ctx, projection, first, width, embedDim, false);
-  graph.node("Identity", [embeds], ["text_embeds"]);
-  graph.output("text_embeds", "float32", ["batch_size", embedDim]);
+  embeddingsOutput(graph, embeds, "text_embeds", embedDim);
   return graph;
 }
 
@@ -130,17 +123,6 @@ function bertEmbeddings(
 }
 
 /**
- * transformers' extended attention mask for an encoder: `(1 - mask) · finfo(float32).min`,
- * shaped `[batch, 1, 1, sequence]` to add to every head's scores.
- */
-function extendedAttentionMask(ctx: LayerContext, attentionMask: string): string {
-  const g = ctx.graph;
-  const keep = g.op("Cast", [attentionMask], { to: 1 }); // float32
-  const additive = g.op("Mul", [g.op("Sub", [ctx.float(1), keep]), ctx.float(FLOAT32_MIN)]);
-  return g.op("Unsqueeze", [additive, ctx.int64([1, 2])]);
-}
-
-/**
  * One post-LayerNorm BERT layer: `h = LN(x + attn(x))`, then `LN(h + out(act(inter(h))))`.
  */
 function bertLayer(
@@ -150,30 +132,19 @@ function bertLayer(
   shape: BertTextShape,
   mask: string,
 ): string {
-  const g = ctx.graph;
   const { width, intermediate, layerNormEps } = shape;
+  const addAndNorm = (norm: string, branch: string, residual: string) =>
+    layerNorm(ctx, norm, ctx.graph.op("Add", [branch, residual]), width, layerNormEps);
   const context = bertSelfAttention(ctx, `${name}.attention.self`, input, shape, mask);
   const attended = linear(ctx, `${name}.attention.output.dense`, context, width, width);
-  const afterAttention = layerNorm(
-    ctx,
-    `${name}.attention.output.LayerNorm`,
-    g.op("Add", [attended, input]),
-    width,
-    layerNormEps,
-  );
+  const afterAttention = addAndNorm(`${name}.attention.output.LayerNorm`, attended, input);
   const inner = activate(
     ctx,
     shape.activation,
     linear(ctx, `${name}.intermediate.dense`, afterAttention, width, intermediate),
   );
   const transformed = linear(ctx, `${name}.output.dense`, inner, intermediate, width);
-  return layerNorm(
-    ctx,
-    `${name}.output.LayerNorm`,
-    g.op("Add", [transformed, afterAttention]),
-    width,
-    layerNormEps,
-  );
+  return addAndNorm(`${name}.output.LayerNorm`, transformed, afterAttention);
 }
 
 /**

@@ -8,12 +8,8 @@
  * @module
  */
 
-/** The image tower: a ViT. */
-export interface VisionShape {
-  /** Input height and width in pixels. */
-  readonly imageSize: number;
-  /** Patch height and width in pixels (the patch `Conv`'s kernel and stride). */
-  readonly patchSize: number;
+/** The sizes of a transformer encoder. */
+export interface EncoderShape {
   /** Transformer width. */
   readonly width: number;
   /** Transformer blocks. */
@@ -24,20 +20,20 @@ export interface VisionShape {
   readonly intermediate: number;
 }
 
+/** The image tower: a ViT. */
+export interface VisionShape extends EncoderShape {
+  /** Input height and width in pixels. */
+  readonly imageSize: number;
+  /** Patch height and width in pixels (the patch `Conv`'s kernel and stride). */
+  readonly patchSize: number;
+}
+
 /** The text tower: a causal transformer pooled at the end token. */
-export interface TextShape {
+export interface TextShape extends EncoderShape {
   /** Context length (position embeddings). */
   readonly contextLength: number;
   /** Rows of the token embedding table. */
   readonly vocabSize: number;
-  /** Transformer width. */
-  readonly width: number;
-  /** Transformer blocks. */
-  readonly layers: number;
-  /** Attention heads (divides `width`). */
-  readonly heads: number;
-  /** Hidden size of each block's MLP. */
-  readonly intermediate: number;
 }
 
 /**
@@ -45,6 +41,14 @@ export interface TextShape {
  * `gelu_pytorch_tanh` (the tanh approximation of GELU).
  */
 export type Activation = "quick_gelu" | "gelu" | "gelu_pytorch_tanh";
+
+/** The activation and LayerNorm ε of a tower whose family sets them per tower (SigLIP, BERT). */
+export interface TowerNumerics {
+  /** MLP activation (`hidden_act`). */
+  readonly activation: Activation;
+  /** ε of every LayerNorm (`layer_norm_eps`). */
+  readonly layerNormEps: number;
+}
 
 /** What either tower may change; each field's default is OpenAI CLIP's. */
 export interface TowerOptions {

@@ -21,7 +21,9 @@
 
 import { GraphBuilder } from "../../onnx/builder.ts";
 import type { ClipShape, TextOptions, TextPooling, VisionOptions } from "./clip_shape.ts";
-import { LayerContext, layerNorm, linear, transformer } from "./layers.ts";
+import { patchEmbedding, tokenEmbeddings } from "./embeddings.ts";
+import { keyPaddingMask, LayerContext, layerNorm, linear, transformer } from "./layers.ts";
+import { embeddingsOutput, pixelValuesInput, textInput } from "./tower_io.ts";
 import type { WeightSource } from "./weights.ts";
 
 /** Additive mask value for future positions (exp underflows to 0 in the softmax). */
@@ -34,24 +36,13 @@ export function buildVisionTower(shape: ClipShape, weights: WeightSource): Graph
   const epsilon = options.layerNormEpsilon ?? 1e-5;
   const graph = new GraphBuilder("vision_model");
   const ctx = new LayerContext(graph, weights);
-  const pixels = graph.input("pixel_values", "float32", [
-    "batch_size",
-    "num_channels",
-    "height",
-    "width",
-  ]);
+  const pixels = pixelValuesInput(graph);
   const patches = (imageSize / patchSize) ** 2;
-  const kernel = ctx.weight(
-    "vision_model.embeddings.patch_embedding.weight",
-    [width, 3, patchSize, patchSize],
-    "patch_kernel",
-  );
-  const grid = graph.op("Conv", [pixels, kernel], {
-    kernel_shape: [patchSize, patchSize],
-    strides: [patchSize, patchSize],
-  }); // [B, width, g, g]
-  const tokens = graph.op("Transpose", [graph.op("Reshape", [grid, ctx.int64([0, width, -1])])], {
-    perm: [0, 2, 1],
+  const tokens = patchEmbedding(ctx, "vision_model.embeddings.patch_embedding", pixels, {
+    patchSize,
+    channels: 3,
+    width,
+    bias: false,
   }); // [B, patches, width]
   const batch = graph.op("Shape", [pixels], { start: 0, end: 1 });
   const classShape = graph.op("Concat", [batch, ctx.int64([1, width])], { axis: 0 });
@@ -97,8 +88,7 @@ export function buildVisionTower(shape: ClipShape, weights: WeightSource): Graph
     pooled = postNorm(graph.op("Gather", [hidden, ctx.int64([0], true)], { axis: 1 }));
   }
   const embeds = linear(ctx, "visual_projection", pooled, width, shape.embedDim, false);
-  graph.node("Identity", [embeds], ["image_embeds"]);
-  graph.output("image_embeds", "float32", ["batch_size", shape.embedDim]);
+  embeddingsOutput(graph, embeds, "image_embeds", shape.embedDim);
   return graph;
 }
 
@@ -109,10 +99,8 @@ export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBu
   const epsilon = options.layerNormEpsilon ?? 1e-5;
   const graph = new GraphBuilder("text_model");
   const ctx = new LayerContext(graph, weights);
-  let ids = graph.input("input_ids", "int64", ["batch_size", "sequence_length"]);
-  let attentionMask = options.attentionMask
-    ? graph.input("attention_mask", "int64", ["batch_size", "sequence_length"])
-    : undefined;
+  let ids = textInput(graph, "input_ids");
+  let attentionMask = options.attentionMask ? textInput(graph, "attention_mask") : undefined;
   if (options.padToContextWith !== undefined) {
     const given = graph.op("Shape", [ids], { start: 1, end: 2 });
     const missing = graph.op("Sub", [ctx.int64([contextLength]), given]);
@@ -122,21 +110,11 @@ export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBu
       attentionMask = graph.op("Pad", [attentionMask, pads, ctx.int64([0], true)]);
     }
   }
-  const table = ctx.weight(
-    "text_model.embeddings.token_embedding.weight",
-    [vocabSize, width],
-    "embedding",
-  );
-  const tokens = graph.op("Gather", [table, ids], { axis: 0 }); // [B, S, width]
-  const length = graph.op("Shape", [ids], { start: 1, end: 2 }); // [S]
-  const positionTable = ctx.weight(
-    "text_model.embeddings.position_embedding.weight",
-    [contextLength, width],
-    "embedding",
-  );
-  const zero = ctx.int64([0]);
-  const positions = graph.op("Slice", [positionTable, zero, length, zero]);
-  const embedded = graph.op("Add", [tokens, positions]);
+  const { embedded, length } = tokenEmbeddings(ctx, "text_model", ids, {
+    vocabSize,
+    contextLength,
+    width,
+  });
 
   let mask: string | undefined;
   if (options.causal !== false) {
@@ -154,10 +132,7 @@ export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBu
     mask = graph.op("Slice", [fullMask, ctx.int64([0, 0]), maskEnd, ctx.int64([0, 1])]);
   }
   if (attentionMask !== undefined) {
-    // (1 - mask) · MASKED as [B, 1, 1, S], added to every query row of every head.
-    const kept = graph.op("Cast", [attentionMask], { to: 1 });
-    const padding = graph.op("Mul", [graph.op("Sub", [ctx.float(1), kept]), ctx.float(MASKED)]);
-    const keys = graph.op("Unsqueeze", [padding, ctx.int64([1, 2])]);
+    const keys = keyPaddingMask(ctx, attentionMask, MASKED);
     mask = mask === undefined ? keys : graph.op("Add", [mask, keys]); // [B, 1, S, S]
   }
 
@@ -181,8 +156,7 @@ export function buildTextTower(shape: ClipShape, weights: WeightSource): GraphBu
   const embeds = projection === "none"
     ? pooled
     : linear(ctx, "text_projection", pooled, width, shape.embedDim, projection === "linear_bias");
-  graph.node("Identity", [embeds], ["text_embeds"]);
-  graph.output("text_embeds", "float32", ["batch_size", shape.embedDim]);
+  embeddingsOutput(graph, embeds, "text_embeds", shape.embedDim);
   return graph;
 }
 

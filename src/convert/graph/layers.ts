@@ -110,6 +110,18 @@ export function activate(ctx: LayerContext, kind: Activation, input: string): st
   return g.op("Mul", [half, g.op("Add", [erf, ctx.float(1)])]);
 }
 
+/**
+ * An additive key mask from an int64 `attention_mask` `[batch, sequence]` (1 for tokens, 0 for
+ * padding): `(1 - mask) · masked`, shaped `[batch, 1, 1, sequence]` to add to every query row of
+ * every head's scores.
+ */
+export function keyPaddingMask(ctx: LayerContext, attentionMask: string, masked: number): string {
+  const g = ctx.graph;
+  const kept = g.op("Cast", [attentionMask], { to: 1 }); // float32
+  const padding = g.op("Mul", [g.op("Sub", [ctx.float(1), kept]), ctx.float(masked)]);
+  return g.op("Unsqueeze", [padding, ctx.int64([1, 2])]);
+}
+
 /** Sizes of one transformer block. */
 export interface BlockShape {
   /** Residual width. */
@@ -123,8 +135,44 @@ export interface BlockShape {
 }
 
 /**
- * Multi-head self-attention over `[batch, sequence, width]`: q, k, v linears, heads split with
- * `Reshape` + `Transpose`, `softmax(q·kᵀ/√d + mask)·v`, heads merged, output linear.
+ * Multi-head attention of `queries` `[batch | 1, queries, width]` over `keysAndValues`
+ * `[batch, sequence, width]`: q, k, v linears (`<name>.{q,k,v}_proj`), heads split with
+ * `Reshape` + `Transpose`, `softmax(q·kᵀ/√d + mask)·v`, heads merged, output linear
+ * (`<name>.out_proj`).
+ *
+ * @param mask An additive mask broadcast to `[batch, heads, queries, sequence]` (0 or a large
+ *   negative), or none.
+ */
+export function attention(
+  ctx: LayerContext,
+  name: string,
+  queries: string,
+  keysAndValues: string,
+  shape: BlockShape,
+  mask?: string,
+): string {
+  const g = ctx.graph;
+  const { width, heads } = shape;
+  const headDim = width / heads;
+  const split = ctx.int64([0, 0, heads, headDim]);
+  const heads4d = (value: string, perm: number[]) =>
+    g.op("Transpose", [g.op("Reshape", [value, split])], { perm });
+  const q = linear(ctx, `${name}.q_proj`, queries, width, width);
+  const scaledQ = g.op("Mul", [q, ctx.float(1 / Math.sqrt(headDim))]);
+  const queryHeads = heads4d(scaledQ, [0, 2, 1, 3]); // [B, H, Q, D]
+  const project = (part: string) => linear(ctx, `${name}.${part}`, keysAndValues, width, width);
+  const keys = heads4d(project("k_proj"), [0, 2, 3, 1]); // [B, H, D, S]
+  const values = heads4d(project("v_proj"), [0, 2, 1, 3]); // [B, H, S, D]
+  let scores = g.op("MatMul", [queryHeads, keys]); // [B, H, Q, S]
+  if (mask !== undefined) scores = g.op("Add", [scores, mask]);
+  const weights = g.op("Softmax", [scores], { axis: -1 });
+  const context = g.op("Transpose", [g.op("MatMul", [weights, values])], { perm: [0, 2, 1, 3] });
+  const merged = g.op("Reshape", [context, ctx.int64([0, 0, width])]);
+  return linear(ctx, `${name}.out_proj`, merged, width, width);
+}
+
+/**
+ * Multi-head self-attention over `[batch, sequence, width]` (see {@linkcode attention}).
  *
  * @param mask An additive `[sequence, sequence]` mask (0 or a large negative), or none.
  */
@@ -135,23 +183,7 @@ export function selfAttention(
   shape: BlockShape,
   mask?: string,
 ): string {
-  const g = ctx.graph;
-  const { width, heads } = shape;
-  const headDim = width / heads;
-  const split = ctx.int64([0, 0, heads, headDim]);
-  const heads4d = (value: string, perm: number[]) =>
-    g.op("Transpose", [g.op("Reshape", [value, split])], { perm });
-  const q = linear(ctx, `${name}.q_proj`, input, width, width);
-  const scaledQ = g.op("Mul", [q, ctx.float(1 / Math.sqrt(headDim))]);
-  const queries = heads4d(scaledQ, [0, 2, 1, 3]); // [B, H, S, D]
-  const keys = heads4d(linear(ctx, `${name}.k_proj`, input, width, width), [0, 2, 3, 1]); // [B,H,D,S]
-  const values = heads4d(linear(ctx, `${name}.v_proj`, input, width, width), [0, 2, 1, 3]);
-  let scores = g.op("MatMul", [queries, keys]); // [B, H, S, S]
-  if (mask !== undefined) scores = g.op("Add", [scores, mask]);
-  const weights = g.op("Softmax", [scores], { axis: -1 });
-  const context = g.op("Transpose", [g.op("MatMul", [weights, values])], { perm: [0, 2, 1, 3] });
-  const merged = g.op("Reshape", [context, ctx.int64([0, 0, width])]);
-  return linear(ctx, `${name}.out_proj`, merged, width, width);
+  return attention(ctx, name, input, input, shape, mask);
 }
 
 /** The block's MLP: linear → activation → linear. */

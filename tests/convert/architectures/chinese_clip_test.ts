@@ -13,13 +13,23 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { CheckpointError } from "../../../src/checkpoint/checkpoint.ts";
-import { openCheckpoint } from "../../../src/checkpoint/open_checkpoint.ts";
 import {
   chineseClipArchitecture,
   readChineseClipShape,
 } from "../../../src/convert/architectures/chinese_clip.ts";
 import { ModelError } from "../../../src/errors.ts";
-import { encodeModel, type GraphBuilder } from "../../../src/onnx/builder.ts";
+import { SeededRandom } from "../../../tools/seeded_random.ts";
+import {
+  clipEncoderShapes,
+  int64Rows,
+  linearShapes,
+  normShapes,
+  runGraph,
+  type TensorShapes,
+  tensorsOf,
+  tinyTowerConfig,
+  withCheckpoint,
+} from "../_convert_fixture.ts";
 
 const SOURCE = "/models/cc/config.json";
 
@@ -28,109 +38,47 @@ function smallConfig(): Record<string, unknown> {
   return {
     model_type: "chinese_clip",
     projection_dim: 4,
-    text_config: {
-      vocab_size: 20,
-      hidden_size: 8,
-      num_hidden_layers: 2,
-      num_attention_heads: 2,
-      intermediate_size: 16,
-      max_position_embeddings: 12,
-    },
-    vision_config: {
-      hidden_size: 8,
-      image_size: 8,
-      patch_size: 4,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 16,
-    },
+    text_config: { ...tinyTowerConfig(2), vocab_size: 20, max_position_embeddings: 12 },
+    vision_config: { ...tinyTowerConfig(), image_size: 8, patch_size: 4 },
   };
 }
 
 /** Every tensor of {@linkcode smallConfig}'s `ChineseCLIPModel` state dict, with its shape. */
-function smallStateDictShapes(): Map<string, number[]> {
-  const shapes = new Map<string, number[]>([
-    ["logit_scale", []],
-    ["text_model.embeddings.word_embeddings.weight", [20, 8]],
-    ["text_model.embeddings.position_embeddings.weight", [12, 8]],
-    ["text_model.embeddings.token_type_embeddings.weight", [2, 8]],
-    ["text_model.embeddings.LayerNorm.weight", [8]],
-    ["text_model.embeddings.LayerNorm.bias", [8]],
-    ["text_projection.weight", [4, 8]],
-    ["vision_model.embeddings.class_embedding", [8]],
-    ["vision_model.embeddings.patch_embedding.weight", [8, 3, 4, 4]],
-    ["vision_model.embeddings.position_embedding.weight", [5, 8]],
-    ["vision_model.pre_layrnorm.weight", [8]],
-    ["vision_model.pre_layrnorm.bias", [8]],
-    ["vision_model.post_layernorm.weight", [8]],
-    ["vision_model.post_layernorm.bias", [8]],
-    ["visual_projection.weight", [4, 8]],
-  ]);
-  const linear = (name: string, out: number, inDim: number) => {
-    shapes.set(`${name}.weight`, [out, inDim]);
-    shapes.set(`${name}.bias`, [out]);
-  };
-  const norm = (name: string) => {
-    shapes.set(`${name}.weight`, [8]);
-    shapes.set(`${name}.bias`, [8]);
+function smallStateDictShapes(): TensorShapes {
+  const shapes: Record<string, readonly number[]> = {
+    logit_scale: [],
+    "text_model.embeddings.word_embeddings.weight": [20, 8],
+    "text_model.embeddings.position_embeddings.weight": [12, 8],
+    "text_model.embeddings.token_type_embeddings.weight": [2, 8],
+    ...normShapes("text_model.embeddings.LayerNorm"),
+    "text_projection.weight": [4, 8],
+    "vision_model.embeddings.class_embedding": [8],
+    "vision_model.embeddings.patch_embedding.weight": [8, 3, 4, 4],
+    "vision_model.embeddings.position_embedding.weight": [5, 8],
+    ...normShapes("vision_model.pre_layrnorm"),
+    ...normShapes("vision_model.post_layernorm"),
+    "visual_projection.weight": [4, 8],
   };
   for (let i = 0; i < 2; i++) {
     const layer = `text_model.encoder.layer.${i}`;
-    for (const part of ["query", "key", "value"]) linear(`${layer}.attention.self.${part}`, 8, 8);
-    linear(`${layer}.attention.output.dense`, 8, 8);
-    norm(`${layer}.attention.output.LayerNorm`);
-    linear(`${layer}.intermediate.dense`, 16, 8);
-    linear(`${layer}.output.dense`, 8, 16);
-    norm(`${layer}.output.LayerNorm`);
+    for (const part of ["query", "key", "value"]) {
+      Object.assign(shapes, linearShapes(`${layer}.attention.self.${part}`, 8, 8));
+    }
+    Object.assign(
+      shapes,
+      linearShapes(`${layer}.attention.output.dense`, 8, 8),
+      normShapes(`${layer}.attention.output.LayerNorm`),
+      linearShapes(`${layer}.intermediate.dense`, 16, 8),
+      linearShapes(`${layer}.output.dense`, 8, 16),
+      normShapes(`${layer}.output.LayerNorm`),
+    );
   }
-  const layer = "vision_model.encoder.layers.0";
-  for (const part of ["q_proj", "k_proj", "v_proj", "out_proj"]) {
-    linear(`${layer}.self_attn.${part}`, 8, 8);
-  }
-  norm(`${layer}.layer_norm1`);
-  norm(`${layer}.layer_norm2`);
-  linear(`${layer}.mlp.fc1`, 16, 8);
-  linear(`${layer}.mlp.fc2`, 8, 16);
-  return shapes;
+  return Object.assign(shapes, clipEncoderShapes("vision_model"));
 }
 
-/** Seeded uniform values in [-0.5, 0.5) (mulberry32). */
+/** Seeded uniform values in [-0.5, 0.5). */
 function seededValues(count: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-/** Writes `tensors` (float32) as `folder/model.safetensors`. */
-async function writeSafetensors(
-  folder: string,
-  tensors: Map<string, { shape: number[]; values: Float32Array }>,
-): Promise<void> {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, { shape, values }] of tensors) {
-    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + values.byteLength] };
-    offset += values.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const file = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(file.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  file.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const { values } of tensors.values()) {
-    file.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
-    at += values.byteLength;
-  }
-  await Deno.writeFile(join(folder, "model.safetensors"), file);
+  return new SeededRandom(seed).fillUniform(new Float32Array(count), 0.5);
 }
 
 /**
@@ -138,49 +86,22 @@ async function writeSafetensors(
  * and builds it.
  */
 async function buildSmall(
-  edit: (shapes: Map<string, number[]>) => void = () => {},
+  edit: (shapes: Record<string, readonly number[]>) => void = () => {},
 ): Promise<ReturnType<typeof chineseClipArchitecture.build>> {
   const shapes = smallStateDictShapes();
   edit(shapes);
-  const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
-  let seed = 1;
-  for (const [name, shape] of shapes) {
-    const values = seededValues(shape.reduce((n, d) => n * d, 1), seed++);
+  const tensors = tensorsOf(shapes, (name, count, index) => {
+    const values = seededValues(count, index + 1);
     if (name.endsWith("LayerNorm.weight") || /layer_?norm\d?\.weight$/.test(name)) {
       for (let i = 0; i < values.length; i++) values[i] += 1;
     }
-    tensors.set(name, { shape, values });
-  }
-  const folder = await Deno.makeTempDir({ prefix: "chinese_clip_test_" });
-  try {
-    await writeSafetensors(folder, tensors);
-    const checkpoint = await openCheckpoint(folder);
-    return chineseClipArchitecture.build(smallConfig(), checkpoint, join(folder, "config.json"));
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
-}
-
-/** Runs `graph` on `feeds`; returns its output. */
-async function run(
-  graph: GraphBuilder,
-  feeds: Record<string, ort.Tensor>,
-): Promise<ort.Tensor> {
-  const session = await ort.InferenceSession.create(encodeModel(graph).model);
-  try {
-    const outputs = await session.run(feeds);
-    return outputs[session.outputNames[0]];
-  } finally {
-    await session.release();
-  }
-}
-
-/** An int64 `[rows.length, width]` tensor. */
-function int64Rows(rows: number[][]): ort.Tensor {
-  return new ort.Tensor("int64", BigInt64Array.from(rows.flat(), BigInt), [
-    rows.length,
-    rows[0].length,
-  ]);
+    return values;
+  });
+  return await withCheckpoint(
+    tensors,
+    (checkpoint, folder) =>
+      chineseClipArchitecture.build(smallConfig(), checkpoint, join(folder, "config.json")),
+  );
 }
 
 /** Asserts that `fn` throws `type` with a message containing each of `parts`. */
@@ -222,6 +143,15 @@ Deno.test("readChineseClipShape: absent keys take transformers' ChineseCLIP defa
   });
   assert.equal(shape.clip.activation, "quick_gelu");
   assert.equal(shape.clip.embedDim, 512);
+  assert.deepEqual(shape.clip.visionOptions, { layerNormEpsilon: 1e-5 });
+});
+
+Deno.test("readChineseClipShape: the vision tower's layer_norm_eps is honoured", () => {
+  const shape = readChineseClipShape({
+    model_type: "chinese_clip",
+    vision_config: { layer_norm_eps: 1e-6 },
+  }, SOURCE);
+  assert.deepEqual(shape.clip.visionOptions, { layerNormEpsilon: 1e-6 });
 });
 
 Deno.test("readChineseClipShape: the legacy *_config_dict keys win, as in transformers", () => {
@@ -245,7 +175,7 @@ Deno.test("readChineseClipShape: an unsupported option is a ModelError naming it
     [{ text_config: { pruned_heads: { "0": [1] } } }, "text_config.pruned_heads"],
     [{ text_config: { hidden_size: 10, num_attention_heads: 4 } }, "num_attention_heads"],
     [{ vision_config: { hidden_act: "relu" } }, "vision_config.hidden_act"],
-    [{ vision_config: { layer_norm_eps: 1e-6 } }, "vision_config.layer_norm_eps"],
+    [{ vision_config: { layer_norm_eps: 0 } }, "vision_config.layer_norm_eps"],
     [{ vision_config: { num_channels: 1 } }, "vision_config.num_channels"],
     [{ vision_config: { image_size: 30, patch_size: 8 } }, "vision_config.patch_size"],
     [{ projection_dim: 0 }, "projection_dim"],
@@ -272,17 +202,17 @@ Deno.test("chineseClipArchitecture: towers take transformers.js inputs; masked p
   assert.deepEqual(model.text.inputNames, ["input_ids", "attention_mask", "token_type_ids"]);
   assert.deepEqual(model.vision.inputNames, ["pixel_values"]);
 
-  const image = await run(model.vision, {
+  const image = await runGraph(model.vision, {
     pixel_values: new ort.Tensor("float32", seededValues(2 * 3 * 8 * 8, 99), [2, 3, 8, 8]),
   });
   assert.deepEqual(image.dims, [2, 4]);
 
-  const short = await run(model.text, {
+  const short = await runGraph(model.text, {
     input_ids: int64Rows([[1, 7, 9, 2]]),
     attention_mask: int64Rows([[1, 1, 1, 1]]),
     token_type_ids: int64Rows([[0, 0, 0, 0]]),
   });
-  const padded = await run(model.text, {
+  const padded = await runGraph(model.text, {
     input_ids: int64Rows([[1, 7, 9, 2, 0, 0, 0], [1, 7, 9, 2, 5, 5, 2]]),
     attention_mask: int64Rows([[1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1]]),
     token_type_ids: int64Rows([[0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]),
@@ -300,21 +230,21 @@ Deno.test("chineseClipArchitecture: towers take transformers.js inputs; masked p
 
 Deno.test("chineseClipArchitecture: a missing tensor is a CheckpointError naming it", async () => {
   const missing = "text_model.encoder.layer.1.output.LayerNorm.bias";
-  await assert.rejects(buildSmall((shapes) => shapes.delete(missing)), (error: unknown) => {
+  await assert.rejects(buildSmall((shapes) => delete shapes[missing]), (error: unknown) => {
     assert.ok(error instanceof CheckpointError);
     assert.equal(error.tensor, missing);
     assert.ok(error.message.includes(missing) && error.message.includes("model.safetensors"));
     return true;
   });
   await assert.rejects(
-    buildSmall((shapes) => shapes.delete("logit_scale")),
+    buildSmall((shapes) => delete shapes.logit_scale),
     (error: unknown) => error instanceof CheckpointError && error.tensor === "logit_scale",
   );
 });
 
 Deno.test("chineseClipArchitecture: a mis-shaped tensor is a CheckpointError naming it", async () => {
   const name = "text_model.embeddings.token_type_embeddings.weight";
-  await assert.rejects(buildSmall((shapes) => shapes.set(name, [2, 6])), (error: unknown) => {
+  await assert.rejects(buildSmall((shapes) => (shapes[name] = [2, 6])), (error: unknown) => {
     assert.ok(error instanceof CheckpointError);
     assert.equal(error.tensor, name);
     assert.ok(error.message.includes("[2, 6]"));

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { CheckpointError } from "../../../src/checkpoint/checkpoint.ts";
 import { ModelError } from "../../../src/errors.ts";
 import { clipArchitecture, clipShape } from "../../../src/convert/architectures/clip.ts";
-import { withCheckpoint } from "./_safetensors_fixture.ts";
+import { tinyTowerConfig, withCheckpoint } from "../_convert_fixture.ts";
 
 const SOURCE = "/models/x/config.json";
 
@@ -83,20 +83,8 @@ Deno.test("clip: unsupported or wrong options are refused naming the file and th
 Deno.test("clip: a missing tensor is a CheckpointError naming it", async () => {
   const config = {
     projection_dim: 8,
-    text_config: {
-      hidden_size: 8,
-      intermediate_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-    },
-    vision_config: {
-      hidden_size: 8,
-      intermediate_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      image_size: 8,
-      patch_size: 4,
-    },
+    text_config: tinyTowerConfig(),
+    vision_config: { ...tinyTowerConfig(), image_size: 8, patch_size: 4 },
   };
   await withCheckpoint({
     "vision_model.embeddings.patch_embedding.weight": [8, 3, 4, 4],

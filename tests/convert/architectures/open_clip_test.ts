@@ -9,12 +9,12 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { CheckpointError } from "../../../src/checkpoint/checkpoint.ts";
 import { ModelError } from "../../../src/errors.ts";
-import { encodeModel, type GraphBuilder } from "../../../src/onnx/builder.ts";
+import type { GraphBuilder } from "../../../src/onnx/builder.ts";
 import {
   openClipArchitecture,
   readOpenClipModel,
 } from "../../../src/convert/architectures/open_clip.ts";
-import { type TensorShapes, withCheckpoint } from "./_safetensors_fixture.ts";
+import { int64Rows, runGraph, type TensorShapes, withCheckpoint } from "../_convert_fixture.ts";
 
 const SOURCE = "/models/x/open_clip_config.json";
 
@@ -94,20 +94,7 @@ function tinyTensors(
 
 /** Runs `graph` on `feeds`; returns its output values. */
 async function run(graph: GraphBuilder, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(encodeModel(graph).model);
-  try {
-    const outputs = await session.run(feeds);
-    return outputs[session.outputNames[0]].data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
-
-function ids(rows: number[][]): ort.Tensor {
-  return new ort.Tensor("int64", BigInt64Array.from(rows.flat(), BigInt), [
-    rows.length,
-    rows[0].length,
-  ]);
+  return (await runGraph(graph, feeds)).data;
 }
 
 const PIXELS = new ort.Tensor(
@@ -194,7 +181,7 @@ Deno.test("open_clip: layer scale, mean pooling and a text. prefix build and run
     const image = await run(converted.vision, { pixel_values: PIXELS });
     assert.equal(image.length, 16);
     assert.ok(image.every(Number.isFinite));
-    const text = await run(converted.text, { input_ids: ids([[1, 5, 9, 0, 0, 0]]) });
+    const text = await run(converted.text, { input_ids: int64Rows([[1, 5, 9, 0, 0, 0]]) });
     assert.equal(text.length, 8);
     assert.ok(text.every(Number.isFinite));
   });
@@ -204,10 +191,10 @@ Deno.test("open_clip: a bidirectional text tower pads short ids to the context w
   const config = tinyConfig({}, { no_causal_mask: true, pool_type: "last", pad_id: 4 });
   await withCheckpoint(tinyTensors(), async (checkpoint) => {
     const converted = openClipArchitecture.build(config, checkpoint, SOURCE);
-    const short = await run(converted.text, { input_ids: ids([[1, 5, 9]]) });
-    const full = await run(converted.text, { input_ids: ids([[1, 5, 9, 4, 4, 4]]) });
+    const short = await run(converted.text, { input_ids: int64Rows([[1, 5, 9]]) });
+    const full = await run(converted.text, { input_ids: int64Rows([[1, 5, 9, 4, 4, 4]]) });
     assert.deepEqual(short, full);
-    const other = await run(converted.text, { input_ids: ids([[1, 5, 9, 3, 3, 3]]) });
+    const other = await run(converted.text, { input_ids: int64Rows([[1, 5, 9, 3, 3, 3]]) });
     assert.notDeepEqual(other, full);
   });
 });
@@ -215,12 +202,12 @@ Deno.test("open_clip: a bidirectional text tower pads short ids to the context w
 Deno.test("open_clip: a causal argmax text tower does not depend on what follows the end token", async () => {
   await withCheckpoint(tinyTensors(), async (checkpoint) => {
     const converted = openClipArchitecture.build(tinyConfig(), checkpoint, SOURCE);
-    const a = await run(converted.text, { input_ids: ids([[1, 5, 9, 0, 0, 0]]) });
-    const b = await run(converted.text, { input_ids: ids([[1, 5, 9, 2, 1, 3]]) });
-    const c = await run(converted.text, { input_ids: ids([[1, 5, 9]]) });
+    const a = await run(converted.text, { input_ids: int64Rows([[1, 5, 9, 0, 0, 0]]) });
+    const b = await run(converted.text, { input_ids: int64Rows([[1, 5, 9, 2, 1, 3]]) });
+    const c = await run(converted.text, { input_ids: int64Rows([[1, 5, 9]]) });
     assert.deepEqual(a, b);
     assert.deepEqual(a, c);
-    const d = await run(converted.text, { input_ids: ids([[1, 6, 9]]) });
+    const d = await run(converted.text, { input_ids: int64Rows([[1, 6, 9]]) });
     assert.notDeepEqual(a, d);
   });
 });

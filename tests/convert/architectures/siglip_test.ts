@@ -19,11 +19,19 @@ import {
   buildSiglipTextTower,
   buildSiglipVisionTower,
 } from "../../../src/convert/graph/siglip_towers.ts";
-import { encodeModel, type GraphBuilder } from "../../../src/onnx/builder.ts";
+import {
+  clipEncoderShapes,
+  linearShapes,
+  mlpShapes,
+  normShapes,
+  runGraph,
+  type TensorShapes,
+  TINY_WIDTH,
+  tinyTowerConfig,
+} from "../_convert_fixture.ts";
 
 const SOURCE = "/models/tiny-siglip/config.json";
-const WIDTH = 8;
-const INTERMEDIATE = 16;
+const WIDTH = TINY_WIDTH;
 const VOCAB = 20;
 const CONTEXT = 6;
 const IMAGE = 8;
@@ -34,12 +42,7 @@ function tinyConfig(
   text: Record<string, unknown> = {},
   vision: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const tower = {
-    hidden_size: WIDTH,
-    intermediate_size: INTERMEDIATE,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-  };
+  const tower = tinyTowerConfig();
   return {
     model_type: "siglip",
     text_config: { ...tower, vocab_size: VOCAB, max_position_embeddings: CONTEXT, ...text },
@@ -47,57 +50,28 @@ function tinyConfig(
   };
 }
 
-/** Tensor shapes of a one-layer encoder under `prefix`. */
-function encoderShapes(prefix: string): [string, number[]][] {
-  const layer = `${prefix}.encoder.layers.0`;
-  return [
-    ...["q", "k", "v", "out"].flatMap((p): [string, number[]][] => [
-      [`${layer}.self_attn.${p}_proj.weight`, [WIDTH, WIDTH]],
-      [`${layer}.self_attn.${p}_proj.bias`, [WIDTH]],
-    ]),
-    ...normShapes(`${layer}.layer_norm1`),
-    ...normShapes(`${layer}.layer_norm2`),
-    ...mlpShapes(`${layer}.mlp`),
-  ];
-}
-
-function normShapes(name: string): [string, number[]][] {
-  return [[`${name}.weight`, [WIDTH]], [`${name}.bias`, [WIDTH]]];
-}
-
-function mlpShapes(name: string): [string, number[]][] {
-  return [
-    [`${name}.fc1.weight`, [INTERMEDIATE, WIDTH]],
-    [`${name}.fc1.bias`, [INTERMEDIATE]],
-    [`${name}.fc2.weight`, [WIDTH, INTERMEDIATE]],
-    [`${name}.fc2.bias`, [WIDTH]],
-  ];
-}
-
 /** Every tensor of the tiny model's state dict, as `SiglipModel.state_dict()` names them. */
-function stateDictShapes(): [string, number[]][] {
-  return [
-    ["logit_scale", [1]],
-    ["logit_bias", [1]],
-    ["text_model.embeddings.token_embedding.weight", [VOCAB, WIDTH]],
-    ["text_model.embeddings.position_embedding.weight", [CONTEXT, WIDTH]],
-    ...encoderShapes("text_model"),
+function stateDictShapes(): TensorShapes {
+  return {
+    logit_scale: [1],
+    logit_bias: [1],
+    "text_model.embeddings.token_embedding.weight": [VOCAB, WIDTH],
+    "text_model.embeddings.position_embedding.weight": [CONTEXT, WIDTH],
+    ...clipEncoderShapes("text_model"),
     ...normShapes("text_model.final_layer_norm"),
-    ["text_model.head.weight", [WIDTH, WIDTH]],
-    ["text_model.head.bias", [WIDTH]],
-    ["vision_model.embeddings.patch_embedding.weight", [WIDTH, 3, PATCH, PATCH]],
-    ["vision_model.embeddings.patch_embedding.bias", [WIDTH]],
-    ["vision_model.embeddings.position_embedding.weight", [(IMAGE / PATCH) ** 2, WIDTH]],
-    ...encoderShapes("vision_model"),
+    ...linearShapes("text_model.head", WIDTH, WIDTH),
+    "vision_model.embeddings.patch_embedding.weight": [WIDTH, 3, PATCH, PATCH],
+    "vision_model.embeddings.patch_embedding.bias": [WIDTH],
+    "vision_model.embeddings.position_embedding.weight": [(IMAGE / PATCH) ** 2, WIDTH],
+    ...clipEncoderShapes("vision_model"),
     ...normShapes("vision_model.post_layernorm"),
-    ["vision_model.head.probe", [1, 1, WIDTH]],
-    ["vision_model.head.attention.in_proj_weight", [3 * WIDTH, WIDTH]],
-    ["vision_model.head.attention.in_proj_bias", [3 * WIDTH]],
-    ["vision_model.head.attention.out_proj.weight", [WIDTH, WIDTH]],
-    ["vision_model.head.attention.out_proj.bias", [WIDTH]],
+    "vision_model.head.probe": [1, 1, WIDTH],
+    "vision_model.head.attention.in_proj_weight": [3 * WIDTH, WIDTH],
+    "vision_model.head.attention.in_proj_bias": [3 * WIDTH],
+    ...linearShapes("vision_model.head.attention.out_proj", WIDTH, WIDTH),
     ...normShapes("vision_model.head.layernorm"),
     ...mlpShapes("vision_model.head.mlp"),
-  ];
+  };
 }
 
 /** Small values that differ between tensors and within each. */
@@ -107,14 +81,16 @@ function wavyValues(name: string, size: number): Float32Array {
 
 /** A checkpoint held in memory (`values` fills each tensor). */
 function memoryCheckpoint(
-  shapes: [string, number[]][] = stateDictShapes(),
+  shapes: TensorShapes = stateDictShapes(),
   values: (name: string, size: number) => Float32Array = wavyValues,
 ): Checkpoint {
   const file = "/models/tiny-siglip/model.safetensors";
-  const tensors = new Map<string, CheckpointTensor>(shapes.map(([name, shape]) => {
-    const data = values(name, shape.reduce((n, d) => n * d, 1));
-    return [name, { name, dtype: "F32", shape, file, float32: () => data }];
-  }));
+  const tensors = new Map<string, CheckpointTensor>(
+    Object.entries(shapes).map(([name, shape]) => {
+      const data = values(name, shape.reduce((n, d) => n * d, 1));
+      return [name, { name, dtype: "F32", shape: [...shape], file, float32: () => data }];
+    }),
+  );
   return { files: [file], names: () => [...tensors.keys()], get: (name) => tensors.get(name) };
 }
 
@@ -126,16 +102,6 @@ function thrown(fn: () => unknown): unknown {
     return error;
   }
   assert.fail("expected an error");
-}
-
-async function run(graph: GraphBuilder, feeds: Record<string, ort.Tensor>): Promise<ort.Tensor> {
-  const session = await ort.InferenceSession.create(encodeModel(graph).model);
-  try {
-    const outputs = await session.run(feeds);
-    return outputs[session.outputNames[0]];
-  } finally {
-    await session.release();
-  }
 }
 
 Deno.test("siglipShape takes transformers 4.40's defaults for absent keys", () => {
@@ -209,7 +175,8 @@ for (
   ]
 ) {
   Deno.test(`siglip names the missing tensor ${missing}`, () => {
-    const shapes = stateDictShapes().filter(([name]) => name !== missing);
+    const shapes = stateDictShapes();
+    delete shapes[missing];
     const error = thrown(() =>
       siglipArchitecture.build(tinyConfig(), memoryCheckpoint(shapes), SOURCE)
     );
@@ -220,12 +187,10 @@ for (
 }
 
 Deno.test("siglip names a fused pooling projection too short for q, k and v", () => {
-  const shapes = stateDictShapes().map(([name, shape]): [string, number[]] =>
-    name === "vision_model.head.attention.in_proj_weight" ? [name, [2 * WIDTH, WIDTH]] : [
-      name,
-      shape,
-    ]
-  );
+  const shapes = {
+    ...stateDictShapes(),
+    "vision_model.head.attention.in_proj_weight": [2 * WIDTH, WIDTH],
+  };
   const error = thrown(() =>
     siglipArchitecture.build(tinyConfig(), memoryCheckpoint(shapes), SOURCE)
   );
@@ -274,12 +239,14 @@ Deno.test("siglip builds towers that read every tensor and run with transformers
   assert.deepEqual(converted.vision.inputNames, ["pixel_values"]);
   assert.deepEqual(converted.text.inputNames, ["input_ids"]);
   const pixels = Float32Array.from({ length: 2 * 3 * IMAGE * IMAGE }, (_, i) => Math.cos(i));
-  const image = await run(converted.vision, {
+  const image = await runGraph(converted.vision, {
     pixel_values: new ort.Tensor("float32", pixels, [2, 3, IMAGE, IMAGE]),
   });
   assert.deepEqual(image.dims, [2, WIDTH]);
   const ids = BigInt64Array.from([3, 4, 5, 1, 1, 1, 7, 8, 9, 10, 11, 1], BigInt);
-  const text = await run(converted.text, { input_ids: new ort.Tensor("int64", ids, [2, CONTEXT]) });
+  const text = await runGraph(converted.text, {
+    input_ids: new ort.Tensor("int64", ids, [2, CONTEXT]),
+  });
   assert.deepEqual(text.dims, [2, WIDTH]);
   for (const value of [...(image.data as Float32Array), ...(text.data as Float32Array)]) {
     assert.ok(Number.isFinite(value));

@@ -1,11 +1,12 @@
 /**
- * Writes float32 tensors as a safetensors file, streamed: the header (an 8-byte little-endian
- * length, then the JSON naming each tensor's `dtype`, `shape` and `data_offsets`, padded with
- * spaces to a multiple of 8 bytes as the reference writer pads it) is computed from the shapes
- * alone, then each tensor is made and written in turn, so no more than one tensor is in memory
- * at a time — a 1.6 GB checkpoint is written with some 65 MB of buffers.
+ * Writes float32 tensors as a safetensors file: the header (an 8-byte little-endian length, then
+ * the JSON naming each tensor's `dtype`, `shape` and `data_offsets`, padded with spaces to a
+ * multiple of 8 bytes as the reference writer pads it) is computed from the shapes alone, then
+ * each tensor's values are made and written in turn.
  *
- * The bench uses it to generate checkpoints shaped like real ones (chinese_clip_checkpoint.ts).
+ * {@linkcode writeSafetensors} streams to a file with no more than one tensor in memory at a time
+ * (a 1.6 GB checkpoint is written with some 65 MB of buffers: the bench's generated checkpoints);
+ * {@linkcode safetensorsBytes} returns a small file's bytes (the tests' checkpoints).
  *
  * @module
  */
@@ -61,6 +62,35 @@ export function safetensorsHeader(
   return out;
 }
 
+/** The values of `tensor`, made by its `fill`. */
+function valuesOf(tensor: TensorToWrite): Float32Array {
+  const values = new Float32Array(elementCount(tensor.shape));
+  tensor.fill(values);
+  return values;
+}
+
+/**
+ * The bytes of a safetensors file holding `tensors` (all of them in memory at once: for small
+ * files).
+ *
+ * @throws {RangeError} as {@linkcode safetensorsHeader} does.
+ */
+export function safetensorsBytes(
+  tensors: readonly TensorToWrite[],
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
+  const header = safetensorsHeader(tensors, metadata);
+  const data = tensors.map(valuesOf);
+  const out = new Uint8Array(header.length + data.reduce((n, v) => n + v.byteLength, 0));
+  out.set(header);
+  let at = header.length;
+  for (const values of data) {
+    out.set(new Uint8Array(values.buffer), at);
+    at += values.byteLength;
+  }
+  return out;
+}
+
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
@@ -83,8 +113,7 @@ export async function writeSafetensors(
     await writeAll(file, header);
     let size = header.length;
     for (const tensor of tensors) {
-      const values = new Float32Array(elementCount(tensor.shape));
-      tensor.fill(values);
+      const values = valuesOf(tensor);
       await writeAll(file, new Uint8Array(values.buffer));
       size += values.byteLength;
     }

@@ -1,18 +1,19 @@
 /**
- * The bench's safetensors writer: files it writes read back through clipbench's own reader
- * (src/checkpoint) with the same names, shapes and values; the header is 8-byte aligned and
- * refuses repeated names.
+ * The safetensors writer: files it writes (streamed, or as bytes) read back through clipbench's
+ * own reader (src/checkpoint) with the same names, shapes and values; the header is 8-byte
+ * aligned and refuses repeated names and bad shapes.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readSafetensors } from "../../src/checkpoint/safetensors.ts";
-import { openCheckpoint } from "../../src/checkpoint/open_checkpoint.ts";
+import { readSafetensors } from "../../../src/checkpoint/safetensors.ts";
+import { openCheckpoint } from "../../../src/checkpoint/open_checkpoint.ts";
 import {
+  safetensorsBytes,
   safetensorsHeader,
   type TensorToWrite,
   writeSafetensors,
-} from "../../bench/safetensors_writer.ts";
+} from "../../../tools/checkpoint/safetensors_writer.ts";
 
 const tensors: TensorToWrite[] = [
   { name: "b.scalar", shape: [], fill: (out) => out.fill(2.5) },
@@ -27,6 +28,7 @@ Deno.test("safetensors writer: round trip through readSafetensors and openCheckp
     const path = join(dir, "model.safetensors");
     const size = await writeSafetensors(path, tensors, { format: "pt" });
     assert.equal(size, (await Deno.stat(path)).size);
+    assert.deepEqual(await Deno.readFile(path), safetensorsBytes(tensors, { format: "pt" }));
     const file = await readSafetensors(path);
     assert.deepEqual(file.metadata, { format: "pt" });
     assert.deepEqual(file.tensors.map((t) => t.name), tensors.map((t) => t.name));
@@ -55,6 +57,7 @@ Deno.test("safetensors writer: header length is a multiple of 8 and names are un
     assert.equal(Object.keys(json).length, count);
   }
   assert.throws(() => safetensorsHeader([tensors[0], tensors[0]]), /repeated/);
+  assert.throws(() => safetensorsBytes([tensors[0], tensors[0]]), /repeated/);
   assert.throws(
     () => safetensorsHeader([{ name: "x", shape: [1.5], fill: () => {} }]),
     /bad shape/,
