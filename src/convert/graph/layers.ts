@@ -161,9 +161,26 @@ export function attention(
   const scaledQ = g.op("Mul", [q, ctx.float(1 / Math.sqrt(headDim))]);
   const queryHeads = heads4d(scaledQ, [0, 2, 1, 3]); // [B, H, Q, D]
   const project = (part: string) => linear(ctx, `${name}.${part}`, keysAndValues, width, width);
-  const keys = heads4d(project("k_proj"), [0, 2, 3, 1]); // [B, H, D, S]
+  let scores: string; // [B, H, Q, S]
+  if (queries === keysAndValues) {
+    // Self-attention: q·kᵀ as PyTorch's exports compute it, the heads folded into the batch
+    // ([B·H, S, D] times the transpose of [B·H, S, D]), which onnxruntime runs as one MatMul
+    // with the transpose fused — faster than transposing k to [B, H, D, S].
+    const keyHeads = heads4d(project("k_proj"), [0, 2, 1, 3]); // [B, H, S, D]
+    const length = g.op("Shape", [queries], { start: 1, end: 2 });
+    const minusOne = ctx.int64([-1]);
+    const fold = g.op("Concat", [minusOne, length, ctx.int64([headDim])], { axis: 0 });
+    const foldedKeys = g.op("Reshape", [keyHeads, fold]);
+    const keysT = g.op("Transpose", [foldedKeys], { perm: [0, 2, 1] });
+    const folded = g.op("MatMul", [g.op("Reshape", [queryHeads, fold]), keysT]); // [B·H, S, S]
+    const unfold = g.op("Concat", [minusOne, ctx.int64([heads]), length, length], { axis: 0 });
+    scores = g.op("Reshape", [folded, unfold]);
+  } else {
+    // Cross-attention (a pooling probe shared by the batch): k as [B, H, D, S].
+    const keys = heads4d(project("k_proj"), [0, 2, 3, 1]);
+    scores = g.op("MatMul", [queryHeads, keys]);
+  }
   const values = heads4d(project("v_proj"), [0, 2, 1, 3]); // [B, H, S, D]
-  let scores = g.op("MatMul", [queryHeads, keys]); // [B, H, Q, S]
   if (mask !== undefined) scores = g.op("Add", [scores, mask]);
   const weights = g.op("Softmax", [scores], { axis: -1 });
   const context = g.op("Transpose", [g.op("MatMul", [weights, values])], { perm: [0, 2, 1, 3] });
