@@ -24,7 +24,13 @@
  * ```sh
  * deno run -A tools/generate_clip_model.ts --preset vit-b-32 --seed 0 --out .cache/vit-b-32
  * deno run -A tools/generate_clip_model.ts --preset tiny --text-layers 4 --out /tmp/tiny
+ * deno run -A tools/generate_clip_model.ts --preset tiny --format safetensors --out /tmp/ckpt
  * ```
+ *
+ * With `--format safetensors` the same weights are written as a transformers `CLIPModel`
+ * checkpoint (`model.safetensors`, names and layouts as `save_pretrained` writes them, plus
+ * `logit_scale`) instead of ONNX graphs: the input of `cli.ts convert`, whose output then equals
+ * the ONNX model of the same seed.
  *
  * Sizes can be overridden one by one (`--image-size`, `--patch-size`, `--vision-width`,
  * `--vision-layers`, `--vision-heads`, `--vision-intermediate`, `--context-length`,
@@ -46,12 +52,17 @@ import {
 } from "../src/convert/graph/clip_shape.ts";
 import { CLIP_PRESETS, type ClipPreset } from "./clip_model/presets.ts";
 import { SeededWeights } from "./clip_model/seeded_weights.ts";
+import { StateDictRecorder } from "./clip_model/state_dict_recorder.ts";
+import { writeSafetensors } from "./checkpoint/safetensors_writer.ts";
 import { deriveSeed } from "./seeded_random.ts";
 
 /** The folder whose tokenizer files generated models share. */
 const TOKENIZER_SOURCE = new URL("../examples/demo/tiny-clip-demo/", import.meta.url);
 /** Tokenizer files copied as they are (tokenizer_config.json is rewritten). */
 const TOKENIZER_FILES = ["tokenizer.json", "special_tokens_map.json"];
+
+/** transformers' `logit_scale_init_value`, ln(1 / 0.07) rounded as CLIPConfig writes it. */
+const LOGIT_SCALE_INIT = 2.6592;
 
 /** OpenAI CLIP's normalisation, as `openai/clip-vit-base-patch32`'s processor declares it. */
 const OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073];
@@ -67,13 +78,18 @@ export interface GenerateClipModelOptions {
   readonly seed?: number;
   /** Recorded in config.json's `clipbench_generator` entry (e.g. the preset's name). */
   readonly label?: string;
+  /**
+   * `onnx` (default): the two ONNX towers in `onnx/`. `safetensors`: the same weights as a
+   * transformers `CLIPModel` checkpoint, `model.safetensors` (what `cli.ts convert` reads).
+   */
+  readonly format?: "onnx" | "safetensors";
 }
 
 /** What {@linkcode generateClipModel} wrote. */
 export interface GeneratedClipModel {
   /** The model folder. */
   readonly dir: string;
-  /** Bytes of each ONNX file. */
+  /** Bytes of each ONNX file (for `safetensors`: the whole file in `vision`, 0 in `text`). */
   readonly bytes: { readonly vision: number; readonly text: number };
   /** Parameters (weights) of each tower. */
   readonly parameters: { readonly vision: number; readonly text: number };
@@ -111,7 +127,7 @@ function modelConfig(
     architectures: ["CLIPModel"],
     model_type: "clip",
     projection_dim: shape.embedDim,
-    logit_scale_init_value: 2.6592,
+    logit_scale_init_value: LOGIT_SCALE_INIT,
     torch_dtype: "float32",
     text_config: {
       model_type: "clip_text_model",
@@ -180,18 +196,41 @@ export async function generateClipModel(
   const seed = options.seed ?? 0;
   const tokenizer = await tokenizerInfo();
   validateClipShape(shape, tokenizer.size);
-  await Deno.mkdir(join(out, "onnx"), { recursive: true });
+  await Deno.mkdir(out, { recursive: true });
 
   const bytes = { vision: 0, text: 0 };
+  const checkpoint = options.format === "safetensors";
+  const recorders: StateDictRecorder[] = [];
   for (const tower of ["vision", "text"] as const) {
-    // One tower at a time, so only one set of weights is held.
+    // One tower at a time, so only one set of weights is held (for ONNX).
     const towerSeed = deriveSeed(seed, tower);
+    const weights = checkpoint
+      ? new StateDictRecorder(new SeededWeights(towerSeed))
+      : new SeededWeights(towerSeed);
+    if (weights instanceof StateDictRecorder) recorders.push(weights);
     const graph = tower === "vision"
-      ? buildVisionTower(shape, new SeededWeights(towerSeed))
-      : buildTextTower(shape, new SeededWeights(towerSeed));
+      ? buildVisionTower(shape, weights)
+      : buildTextTower(shape, weights);
+    if (checkpoint) continue;
     const { model } = encodeModel(graph, { opset: 17, producer: "clipbench-generate-clip-model" });
+    await Deno.mkdir(join(out, "onnx"), { recursive: true });
     await Deno.writeFile(join(out, "onnx", `${tower}_model.onnx`), model);
     bytes[tower] = model.length;
+  }
+  if (checkpoint) {
+    // transformers' initial logit scale, ln(1 / 0.07).
+    recorders[0].add("logit_scale", [], Float32Array.of(LOGIT_SCALE_INIT));
+    const tensors = recorders.flatMap((recorder) => recorder.tensors());
+    const size = await writeSafetensors(
+      join(out, "model.safetensors"),
+      tensors.map((t) => ({
+        name: t.name,
+        shape: t.shape,
+        fill: (values) => values.set(t.values),
+      })),
+      { format: "pt" },
+    );
+    bytes.vision = size;
   }
 
   await writeJson(
@@ -237,7 +276,9 @@ const SIZE_FLAGS: Readonly<Record<string, readonly ["vision" | "text" | "", stri
 };
 
 const USAGE = `usage: deno run -A tools/generate_clip_model.ts --out DIR [--preset tiny|vit-b-32]
-  [--seed N] [--activation quick_gelu|gelu] [--${Object.keys(SIZE_FLAGS).join(" N] [--")} N]`;
+  [--seed N] [--format onnx|safetensors] [--activation quick_gelu|gelu] [--${
+  Object.keys(SIZE_FLAGS).join(" N] [--")
+} N]`;
 
 function integerFlag(name: string, text: string): number {
   const value = Number(text);
@@ -259,6 +300,7 @@ export function parseGeneratorArgs(args: readonly string[]): GenerateClipModelOp
       seed: { type: "string", default: "0" },
       out: { type: "string" },
       activation: { type: "string" },
+      format: { type: "string", default: "onnx" },
       ...sizeOptions,
     },
     strict: true,
@@ -291,8 +333,13 @@ export function parseGeneratorArgs(args: readonly string[]): GenerateClipModelOp
     embedDim,
     activation,
   };
+  const format = values.format as string;
+  if (format !== "onnx" && format !== "safetensors") {
+    throw new RangeError(`--format must be onnx or safetensors, got ${format}`);
+  }
   return {
     out: values.out,
+    format,
     shape,
     seed: integerFlag("seed", values.seed as string),
     label: changed || activation !== base.activation ? `${preset} (modified)` : preset,
@@ -310,12 +357,14 @@ if (import.meta.main) {
   const started = performance.now();
   const result = await generateClipModel(options);
   const megabytes = (n: number) => (n / 2 ** 20).toFixed(1);
+  const { vision, text } = result.parameters;
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `wrote ${result.dir}: vision ${result.parameters.vision.toLocaleString("en")} parameters ` +
-      `(${megabytes(result.bytes.vision)} MiB), text ${
-        result.parameters.text.toLocaleString("en")
-      } parameters (${megabytes(result.bytes.text)} MiB) in ${
-        ((performance.now() - started) / 1000).toFixed(1)
-      } s`,
+    options.format === "safetensors"
+      ? `wrote ${result.dir}: ${(vision + text).toLocaleString("en")} parameters ` +
+        `(model.safetensors, ${megabytes(result.bytes.vision)} MiB) in ${seconds} s`
+      : `wrote ${result.dir}: vision ${vision.toLocaleString("en")} parameters ` +
+        `(${megabytes(result.bytes.vision)} MiB), text ${text.toLocaleString("en")} parameters ` +
+        `(${megabytes(result.bytes.text)} MiB) in ${seconds} s`,
   );
 }
