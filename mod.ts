@@ -27,7 +27,10 @@
  * {@linkcode ImagePreprocessor} reproduces CLIPImageProcessor; {@linkcode TextTokenizer} makes
  * fixed-context token rows; {@linkcode ClipModel} runs the ONNX towers; the task modules turn
  * them into metrics; {@linkcode runEvaluations} runs a whole plan and writes evalscope's result
- * files. {@linkcode createEvaluationHandler} serves evaluations over HTTP (a Fetch API handler);
+ * files. {@linkcode convertCheckpoint} turns a PyTorch checkpoint (transformers CLIP, Chinese-CLIP,
+ * SigLIP, open_clip) into such an ONNX model folder, and {@linkcode convertedModelDir} does it once
+ * per checkpoint into a cache. {@linkcode createEvaluationHandler} serves evaluations over HTTP (a
+ * Fetch API handler);
  * a shard of a dataset ({@linkcode ShardSpec}) gives a partial result that
  * {@linkcode mergePartials} merges into exactly the unsharded result.
  *
@@ -280,6 +283,19 @@ export {
   SampleError,
   UsageError,
 } from "./src/errors.ts";
+export {
+  type Checkpoint,
+  CheckpointError,
+  type CheckpointTensor,
+  type StoredDtype,
+} from "./src/checkpoint/checkpoint.ts";
+export { openCheckpoint } from "./src/checkpoint/open_checkpoint.ts";
+export {
+  type ConversionRecord,
+  convertCheckpoint,
+  type ConvertOptions,
+} from "./src/convert/convert.ts";
+export { type ConversionCacheOptions, convertedModelDir } from "./src/convert/conversion_cache.ts";
 export {
   evaluateZeroShotClassification,
   evaluateZeroShotClassificationShard,
