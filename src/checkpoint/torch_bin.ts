@@ -92,6 +92,9 @@ function selectStateDict(root: PickleValue): Map<PickleValue, PickleValue> | und
 }
 
 /** A checkpoint tensor reading `ref`'s elements from the storage entry `entry` of `file`. */
+/** The most elements one tensor may have (a float32 array's limit; a view can repeat a storage). */
+const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
 function torchTensor(
   file: FileBytes,
   name: string,
@@ -112,7 +115,20 @@ function torchTensor(
         `${storage.dtype} elements`,
     );
   }
+  const naturals = (list: readonly number[]) =>
+    list.every((n) => Number.isSafeInteger(n) && n >= 0);
+  if (
+    !naturals(shape) || !naturals(stride) || !naturals([offset]) || shape.length !== stride.length
+  ) {
+    fail(
+      `its view (offset ${offset}, size [${shape.join(", ")}], stride [${stride.join(", ")}]) ` +
+        `is not made of non-negative integers, one stride per dimension`,
+    );
+  }
   const count = shape.reduce((a, b) => a * b, 1);
+  if (count > MAX_TENSOR_ELEMENTS) {
+    fail(`its ${count} elements exceed the ${MAX_TENSOR_ELEMENTS} a tensor may have`);
+  }
   let last = offset;
   for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];
   if (count > 0 && last >= storage.numel) {

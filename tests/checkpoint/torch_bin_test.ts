@@ -60,6 +60,12 @@ Deno.test("malicious pickles are refused naming the global and the file", async 
 Deno.test("legacy, compressed, truncated and incomplete torch files: one clear message", async () => {
   await rejectsNaming(`${VECTORS}bad/legacy.bin`, /legacy \(pre-1\.6, non-zip\) torch\.save file/);
   await rejectsNaming(`${VECTORS}bad/deflated.bin`, /compressed \(method 8\)/);
+  // 65536 × 65536 elements of one stored zero: refused before anything is allocated.
+  await rejectsNaming(
+    `${VECTORS}bad/huge_view.bin`,
+    /tensor "w": its 4294967296 elements exceed the 2147483647 a tensor may have/,
+    "w",
+  );
   await rejectsNaming(
     `${VECTORS}bad/missing_storage.bin`,
     /tensor "w": its storage _good\/data\/0 is missing/,

@@ -19,7 +19,8 @@ What it produces (in tests/data/checkpoint/):
   * bad inputs: ``bad/malicious_posix_system.bin`` (a torch zip whose data.pkl calls
     ``posix.system``), ``bad/malicious_builtins_eval.bin`` (``builtins.eval`` via STACK_GLOBAL),
     ``bad/legacy.bin`` (torch's pre-1.6 non-zip format), ``bad/deflated.bin`` (a torch zip whose
-    entries are compressed), ``bad/missing_storage.bin`` (a data/ entry removed).
+    entries are compressed), ``bad/missing_storage.bin`` (a data/ entry removed),
+    ``bad/huge_view.bin`` (one element viewed as 65536 x 65536 through zero strides).
   * ``pickles/plain_p2.pkl`` / ``plain_p4.pkl``: plain data pickled with protocols 2 and 4, and
     ``pickles/plain.json`` describing what they hold.
 
@@ -276,6 +277,12 @@ def main():
     write_zip(os.path.join(OUT, "bad", "missing_storage.bin"),
               [(n, d) for n, d in entries if "/data/" not in n])
     write_legacy(small, os.path.join(OUT, "bad", "legacy.bin"))
+    # A one-element storage viewed as 65536 x 65536 (stride 0, as expand() makes): 2^32 elements
+    # that a reader must refuse rather than allocate.
+    huge = os.path.join(OUT, "bad", "_huge.bin")
+    torch.save(collections.OrderedDict([("w", torch.zeros(1).expand(65536, 65536))]), huge)
+    write_zip(os.path.join(OUT, "bad", "huge_view.bin"), zip_entries(huge))
+    os.remove(huge)
 
     # --- plain pickles --------------------------------------------------------------------------
     os.makedirs(os.path.join(OUT, "pickles"))
