@@ -215,7 +215,8 @@ async function fetchCheckpoint(
   if (weights.sharded) {
     const index = offline ? join(repo.localDir(), weights.name) : await fetchOne(weights.name);
     for (const shard of await shardsOfIndex(index)) {
-      if (!available.includes(shard)) {
+      // Offline, a shard missing from the cache is listed with the other missing files below.
+      if (!offline && !available.includes(shard)) {
         throw new ModelError(
           `${repo.label}: ${weights.name} names ${shard}, which it does not hold`,
           {
@@ -242,7 +243,12 @@ async function fetchCheckpoint(
   return resolved(repo.localDir(), id, repo.settings, repo.commit, files);
 }
 
-/** The shard files a `*.index.json`'s `weight_map` names, once each, in order. */
+/**
+ * The shard files a `*.index.json`'s `weight_map` names, once each, in order.
+ *
+ * @throws {ModelError} for an index that is not JSON, has no (or an empty) `weight_map` object,
+ *   or maps a tensor to anything but a file name in the checkpoint's folder (naming the tensor).
+ */
 async function shardsOfIndex(indexPath: string): Promise<string[]> {
   let weightMap: unknown;
   try {
@@ -250,16 +256,27 @@ async function shardsOfIndex(indexPath: string): Promise<string[]> {
   } catch (error) {
     throw new ModelError(`${indexPath}: ${(error as Error).message}`, { path: indexPath });
   }
-  if (weightMap === null || typeof weightMap !== "object") {
+  if (weightMap === null || typeof weightMap !== "object" || Array.isArray(weightMap)) {
     throw new ModelError(`${indexPath} has no weight_map object`, { path: indexPath });
   }
-  const shards = Object.values(weightMap as Record<string, unknown>);
-  const isFileName = (shard: unknown) =>
-    typeof shard === "string" && /^[^/\\]+$/.test(shard) && shard !== "." && shard !== "..";
-  if (!shards.every(isFileName)) {
-    throw new ModelError(`${indexPath}: weight_map values must be file names`, { path: indexPath });
+  const entries = Object.entries(weightMap as Record<string, unknown>);
+  if (entries.length === 0) {
+    throw new ModelError(`${indexPath}: weight_map is empty`, { path: indexPath });
   }
-  return [...new Set(shards as string[])];
+  const isFileName = (shard: unknown): shard is string =>
+    typeof shard === "string" && /^[^/\\]+$/.test(shard) && shard !== "." && shard !== "..";
+  const shards = new Set<string>();
+  for (const [tensor, shard] of entries) {
+    if (!isFileName(shard)) {
+      throw new ModelError(
+        `${indexPath}: weight_map values must be file names; tensor "${tensor}" maps to ` +
+          JSON.stringify(shard),
+        { path: indexPath },
+      );
+    }
+    shards.add(shard);
+  }
+  return [...shards];
 }
 
 function resolved(

@@ -58,6 +58,8 @@ export async function resolveTokenizer(
       { path: repo.fileUrl("tokenizer.json") },
     );
   }
+  // Offline, the listing is the cache's: the files lie there already, nothing is fetched.
+  if (repo.settings.offline) return repo.localDir();
   for (const file of files) {
     const local = await repo.fetch(file, { progress: options.progress, signal: options.signal });
     if (local === "missing") {

@@ -82,7 +82,8 @@ export async function prepareModel(
   if (plan.tokenizer !== undefined) {
     const tokenizerDir = await isDirectory(plan.tokenizer)
       ? plan.tokenizer
-      : await resolveTokenizer(plan.tokenizer, hub);
+      // Another repository: its main revision, not the model's.
+      : await resolveTokenizer(plan.tokenizer, { ...hub, revision: undefined });
     return { dir, tokenizerDir };
   }
   if (record?.tokenizer === "none") {
@@ -93,12 +94,13 @@ export async function prepareModel(
         { path: resolved.dir },
       );
     }
-    // open_clip's built-in tokenizer is OpenAI CLIP's BPE.
+    // open_clip's built-in tokenizer is OpenAI CLIP's BPE, on Hugging Face: through the plan's
+    // endpoint when that is a Hugging Face mirror, else through the environment's.
     const tokenizerDir = await resolveTokenizer(DEFAULT_OPEN_CLIP_TOKENIZER, {
       ...hub,
       hub: "huggingface",
       revision: undefined,
-      endpoint: undefined,
+      endpoint: hub.hub === "huggingface" ? hub.endpoint : undefined,
     });
     return { dir, tokenizerDir };
   }
