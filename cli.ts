@@ -151,7 +151,8 @@ Flags:
 `;
 
 const CONVERT_HELP =
-  `Usage: deno run -A cli.ts convert CHECKPOINT_DIR --output OUT_DIR [--tokenizer DIR] [--quiet]
+  `Usage: deno run -A cli.ts convert CHECKPOINT_DIR --output OUT_DIR [--dtype fp32|fp16]
+       [--tokenizer DIR] [--quiet]
 
 Converts a PyTorch checkpoint into a model folder in the transformers.js layout, with the ONNX
 graphs built here (no Python): OUT_DIR/onnx/vision_model.onnx (pixel_values → image_embeds),
@@ -164,10 +165,13 @@ only when complete.
 Checkpoints: transformers CLIPModel, ChineseCLIPModel and SiglipModel folders (config.json with
 model.safetensors, pytorch_model.bin, or their sharded *.index.json forms), and open_clip's
 (open_clip_config.json with open_clip_model.safetensors, open_clip_pytorch_model.bin or a .pt
-state dict). float32, float16 and bfloat16 weights are converted to float32.
+state dict). float32, float16 and bfloat16 weights are computed in float32, or in float16 with
+--dtype fp16 (the graphs are then named *_fp16.onnx, as transformers.js names them, and 'eval
+--dtype fp16' loads them).
 
 Flags:
   --output DIR            the model folder to write (required)
+  --dtype DTYPE           fp32 (default) or fp16
   --tokenizer DIR         tokenizer files to use when the checkpoint has none (open_clip); without
                           one such a model converts, and 'eval' then needs --tokenizer
   --quiet                 no progress output
@@ -760,6 +764,7 @@ async function runServe(args: string[]): Promise<number> {
 async function runConvert(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     output: { type: "string", short: "o" },
+    dtype: { type: "string" },
     tokenizer: { type: "string" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -777,7 +782,11 @@ async function runConvert(args: string[]): Promise<number> {
   }
   const output = values.output as string | undefined;
   if (output === undefined) throw new UsageError("convert needs --output DIR");
+  const dtype = values.dtype === undefined
+    ? undefined
+    : parseChoice(values.dtype as string, "--dtype", ["fp32", "fp16"] as const);
   const record = await convertCheckpoint(positionals[0], output, {
+    dtype,
     tokenizerDir: values.tokenizer as string | undefined,
     log: values.quiet ? undefined : (line) => console.error(line),
   });

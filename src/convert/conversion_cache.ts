@@ -1,7 +1,7 @@
 /**
  * Converted checkpoints kept for reuse: `<cache>/converted/<key>/`, where the key is the SHA-256
- * of what decides the converted files — the converter's version, the SHA-256 of every weight
- * file, and the config, preprocessor and tokenizer files. The first use converts (into a
+ * of what decides the converted files — the converter's version, the precision, the SHA-256 of
+ * every weight file, and the config, preprocessor and tokenizer files. The first use converts (into a
  * temporary folder renamed into place); later uses, and concurrent ones that lose the race, find
  * the complete folder. Weight hashes are remembered by path, size and modification time
  * (src/model/file_hashes.ts), so a multi-gigabyte checkpoint is hashed once.
@@ -19,6 +19,7 @@ import { OPEN_CLIP_CONFIG } from "./architectures/mod.ts";
 import {
   CONVERSION_RECORD,
   convertCheckpoint,
+  type ConvertDtype,
   CONVERTER_VERSION,
   type ConvertOptions,
 } from "./convert.ts";
@@ -53,7 +54,7 @@ export async function convertedModelDir(
   options: ConversionCacheOptions = {},
 ): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const key = await conversionKey(checkpointDir, cacheDir, options.tokenizerDir);
+  const key = await conversionKey(checkpointDir, cacheDir, options.tokenizerDir, options.dtype);
   const dir = join(cacheDir, "converted", key);
   if (await pathExists(join(dir, CONVERSION_RECORD))) return dir;
   await Deno.mkdir(join(cacheDir, "converted"), { recursive: true });
@@ -67,16 +68,22 @@ export async function convertedModelDir(
   return dir;
 }
 
-/** The cache key of a checkpoint folder (and the tokenizer folder used with it). */
+/**
+ * The cache key of a checkpoint folder (and the tokenizer folder used with it) converted to
+ * `dtype` (default fp32).
+ */
 export async function conversionKey(
   checkpointDir: string,
   cacheDir: string,
   tokenizerDir?: string,
+  dtype: ConvertDtype = "fp32",
 ): Promise<string> {
   const weights = (await findWeightFiles(checkpointDir)).files;
   const hashes = await fileContentHashes(weights, cacheDir);
   const hash = createHash("sha256");
   hash.update(`clipbench converter ${CONVERTER_VERSION}\n`);
+  // fp32 keys stay as they were before fp16 conversions existed.
+  if (dtype !== "fp32") hash.update(`dtype ${dtype}\n`);
   weights.forEach((file, i) => hash.update(`weights ${basename(file)} ${hashes[i]}\n`));
   for (const [label, folder] of [["checkpoint", checkpointDir], ["tokenizer", tokenizerDir]]) {
     if (folder === undefined) continue;

@@ -5,6 +5,8 @@
  * ```
  * <out>/onnx/vision_model.onnx        pixel_values → image_embeds
  * <out>/onnx/text_model.onnx          input_ids (+ attention_mask / token_type_ids) → text_embeds
+ *                                     (`*_fp16.onnx` instead with `dtype: "fp16"`: computed in
+ *                                     float16, as transformers.js's fp16 exports are)
  * <out>/onnx/*.onnx_data              initializers, for a tower above 1 GiB
  * <out>/config.json                   transformers' config (open_clip's model_cfg translated)
  * <out>/preprocessor_config.json      the checkpoint's (open_clip's preprocess_cfg translated)
@@ -43,8 +45,17 @@ export const EXTERNAL_DATA_THRESHOLD = 1024 ** 3;
 /** Tokenizer files copied as they are when present. */
 const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
 
+/** Precisions a checkpoint converts to: float32 graphs, or float16 ones (`*_fp16.onnx`). */
+export type ConvertDtype = "fp32" | "fp16";
+
 /** Options of {@linkcode convertCheckpoint}. */
 export interface ConvertOptions {
+  /**
+   * `fp32` (default): the graphs compute in float32, whatever the weights' stored type. `fp16`:
+   * they compute in float16 and are named as transformers.js names its fp16 variants
+   * (`vision_model_fp16.onnx`), which `--dtype fp16` loads.
+   */
+  readonly dtype?: ConvertDtype;
   /** A folder whose tokenizer (tokenizer.json, or slow files) is used when the checkpoint has none. */
   readonly tokenizerDir?: string;
   /** Progress lines (default: none). */
@@ -59,6 +70,8 @@ export interface ConversionRecord {
   readonly clipbench_version: string;
   /** The architecture converted (`clip`, `chinese_clip`, `siglip`, `open_clip`). */
   readonly architecture: string;
+  /** The graphs' precision. */
+  readonly dtype: ConvertDtype;
   /** The checkpoint folder converted. */
   readonly source: string;
   /** The weight files read (base names). */
@@ -87,6 +100,7 @@ export async function convertCheckpoint(
   options: ConvertOptions = {},
 ): Promise<ConversionRecord> {
   const log = options.log ?? (() => {});
+  const dtype = options.dtype ?? "fp32";
   if (await isNonEmptyFolder(outDir)) {
     throw new UsageError(`${outDir} exists and is not empty: choose another --output folder`);
   }
@@ -110,12 +124,10 @@ export async function convertCheckpoint(
   const partial = join(dirname(outDir), `.${basename(outDir)}.${crypto.randomUUID()}.partial`);
   try {
     await Deno.mkdir(join(partial, "onnx"), { recursive: true });
-    for (
-      const [graph, file] of [[converted.vision, "vision_model"], [
-        converted.text,
-        "text_model",
-      ]] as const
-    ) {
+    const suffix = dtype === "fp16" ? "_fp16" : "";
+    for (const [graph, base] of [[converted.vision, "vision"], [converted.text, "text"]] as const) {
+      if (dtype === "fp16") graph.convertToFloat16();
+      const file = `${base}_model${suffix}`;
       await writeGraph(graph, join(partial, "onnx"), file);
       log(`wrote onnx/${file}.onnx`);
     }
@@ -141,6 +153,7 @@ export async function convertCheckpoint(
       converter_version: CONVERTER_VERSION,
       clipbench_version: VERSION,
       architecture: architecture.name,
+      dtype,
       source: checkpointDir,
       weights: weightFiles.map((f) => basename(f)),
       tokenizer,

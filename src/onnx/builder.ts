@@ -157,6 +157,19 @@ export function tensorBytes(type: ElementType, values: TensorValues, count: numb
   return bytes;
 }
 
+/** The largest finite float16. */
+const FLOAT16_MAX = 65504;
+
+/** float32 little-endian bytes as float16 bytes (nearest even, clamped to ±65504). */
+function toFloat16Bytes(bytes: Uint8Array): Uint8Array {
+  const values = new Float32Array(bytes.length / 4);
+  new Uint8Array(values.buffer).set(bytes);
+  for (let i = 0; i < values.length; i++) {
+    values[i] = Math.max(-FLOAT16_MAX, Math.min(FLOAT16_MAX, values[i]));
+  }
+  return new Uint8Array(new Float16Array(values).buffer);
+}
+
 function elementCount(dims: readonly number[]): number {
   return dims.reduce((n, d) => n * d, 1);
 }
@@ -243,6 +256,34 @@ export class GraphBuilder {
     const output = `${opType.toLowerCase()}_${this.#counter++}`;
     this.node(opType, inputs, [output], attributes);
     return output;
+  }
+
+  /**
+   * Makes the graph compute in float16, as transformers.js's `*_fp16.onnx` exports do: float32
+   * initializers, inputs, outputs and declared values become float16, and `Cast`s to float32 cast
+   * to float16. Values are rounded to the nearest float16 and clamped to ±65504, so that a large
+   * negative mask value (−1e9, float32's minimum) stays finite, as `torch.finfo(float16).min` is.
+   */
+  convertToFloat16(): void {
+    const retype = (info: ValueInfo): ValueInfo =>
+      info.type === "float32" ? { ...info, type: "float16" } : info;
+    for (const list of [this.#inputs, this.#outputs, this.#valueInfos]) {
+      list.splice(0, list.length, ...list.map(retype));
+    }
+    this.#initializers.splice(
+      0,
+      this.#initializers.length,
+      ...this.#initializers.map((init) =>
+        init.type === "float32"
+          ? { ...init, type: "float16" as const, bytes: toFloat16Bytes(init.bytes) }
+          : init
+      ),
+    );
+    for (const [i, node] of this.#nodes.entries()) {
+      if (node.opType === "Cast" && node.attributes.to === DATA_TYPE.float32) {
+        this.#nodes[i] = { ...node, attributes: { ...node.attributes, to: DATA_TYPE.float16 } };
+      }
+    }
   }
 
   /** Bytes of all initializers (what the model file holds, less the graph's structure). */

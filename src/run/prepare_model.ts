@@ -69,14 +69,19 @@ export async function prepareModel(
         { path: dir },
       );
     }
-    if (plan.dtype !== "fp32") {
+    if (plan.dtype !== "fp32" && plan.dtype !== "fp16") {
       throw new ModelError(
-        `${spec.id} is a PyTorch checkpoint: clipbench converts it to float32 graphs ` +
-          `(float16 and bfloat16 weights included); --dtype ${plan.dtype} applies to ONNX exports only`,
+        `${spec.id} is a PyTorch checkpoint: clipbench converts it to float32 graphs, or float16 ` +
+          `ones with --dtype fp16; --dtype ${plan.dtype} (a quantised variant) applies to ONNX ` +
+          `exports only`,
         { path: dir },
       );
     }
-    dir = await convertedModelDir(dir, { cacheDir: plan.cacheDir, log: options.log });
+    dir = await convertedModelDir(dir, {
+      cacheDir: plan.cacheDir,
+      dtype: plan.dtype,
+      log: options.log,
+    });
     record = JSON.parse(await Deno.readTextFile(join(dir, CONVERSION_RECORD)));
   }
   if (plan.tokenizer !== undefined) {

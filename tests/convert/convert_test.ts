@@ -14,8 +14,8 @@ import { at, entries, inTempDir, tinyCheckpoint, tinyOnnxModel } from "./_genera
 const TEXTS = ["a photo of a shoe", "a bag", "", "a very long caption ".repeat(30)];
 
 /** Image and text embeddings of a model folder. */
-async function embeddings(dir: string) {
-  const model = await ClipModel.load(dir, { threads: 1 });
+async function embeddings(dir: string, dtype: "fp32" | "fp16" = "fp32") {
+  const model = await ClipModel.load(dir, { threads: 1, dtype });
   try {
     const { preprocessor } = model;
     const pixels = new Float32Array(3 * preprocessor.outputLength);
@@ -110,5 +110,42 @@ Deno.test("convertCheckpoint: a truncated or mis-shaped checkpoint fails naming 
       return true;
     });
     assert.deepEqual(await entries(dir), ["checkpoint"]);
+  });
+});
+
+Deno.test("convertCheckpoint: dtype fp16 writes float16 graphs that --dtype fp16 loads", async () => {
+  await inTempDir(async (dir) => {
+    const checkpoint = await tinyCheckpoint(at(dir, "checkpoint"));
+    const record = await convertCheckpoint(checkpoint, at(dir, "fp16"), { dtype: "fp16" });
+    assert.equal(record.dtype, "fp16");
+    assert.deepEqual(await entries(at(dir, "fp16", "onnx")), [
+      "text_model_fp16.onnx",
+      "vision_model_fp16.onnx",
+    ]);
+    // Half the bytes of the float32 graphs: the weights are stored as float16.
+    await convertCheckpoint(checkpoint, at(dir, "fp32"));
+    const size = async (path: string) => (await Deno.stat(path)).size;
+    const ratio = await size(at(dir, "fp16", "onnx", "vision_model_fp16.onnx")) /
+      await size(at(dir, "fp32", "onnx", "vision_model.onnx"));
+    assert.ok(ratio > 0.45 && ratio < 0.55, `fp16/fp32 size ratio ${ratio}`);
+
+    const half = await embeddings(at(dir, "fp16"), "fp16");
+    const full = await embeddings(at(dir, "fp32"));
+    // Computed in float16: the same directions within float16's precision.
+    for (
+      const [what, a, b] of [["image", half.image, full.image], [
+        "text",
+        half.text,
+        full.text,
+      ]] as const
+    ) {
+      const dim = a.length / (what === "image" ? 3 : TEXTS.length);
+      for (let row = 0; row < a.length / dim; row++) {
+        let dot = 0;
+        for (let i = 0; i < dim; i++) dot += a[row * dim + i] * b[row * dim + i];
+        assert.ok(dot > 0.999, `${what} row ${row}: cosine ${dot}`); // both L2-normalised
+      }
+      assert.notDeepEqual(a, b); // really computed otherwise
+    }
   });
 });

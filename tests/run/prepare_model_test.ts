@@ -91,7 +91,7 @@ Deno.test("prepareModel: a checkpoint is converted into <cacheDir>/converted/<ke
   });
 });
 
-Deno.test("prepareModel: --no-convert and --dtype fp16 refuse a checkpoint by name", async () => {
+Deno.test("prepareModel: --no-convert and a quantised --dtype refuse a checkpoint by name", async () => {
   await inTempDir(async (work) => {
     const checkpoint = await tinyCheckpoint(join(work, "ckpt"));
     const cache = join(work, "cache");
@@ -100,8 +100,8 @@ Deno.test("prepareModel: --no-convert and --dtype fp16 refuse a checkpoint by na
       modelErrorWith(checkpoint, "holds PyTorch weights and no ONNX graphs", "--no-convert"),
     );
     await assert.rejects(
-      prepareModel(planFor(checkpoint, cache, { dtype: "fp16" }), { id: checkpoint }),
-      modelErrorWith(checkpoint, "is a PyTorch checkpoint", "--dtype fp16"),
+      prepareModel(planFor(checkpoint, cache, { dtype: "q8" }), { id: checkpoint }),
+      modelErrorWith(checkpoint, "is a PyTorch checkpoint", "--dtype q8"),
     );
     // Neither converted anything.
     assert.equal(await Deno.stat(cache).then(() => true, () => false), false);

@@ -121,17 +121,17 @@ Deno.test("handler: a truncated model.safetensors is 422 naming the file, not th
   });
 });
 
-Deno.test("handler: a checkpoint asked for with dtype fp16 is 422 naming the option", async () => {
+Deno.test("handler: a checkpoint asked for with a quantised dtype is 422 naming the option", async () => {
   await withServer(OPTIONS, async (base) => {
     const response = await post(base, {
       model: "tiny-ckpt",
       dataset: "fashion_mnist_1k",
       limit: 8,
-      dtype: "fp16",
+      dtype: "q8",
     });
     const text = await textWithoutServerPaths(response);
     assert.equal(response.status, 422, text);
     const { error } = JSON.parse(text);
-    assert.match(error.message, /^tiny-ckpt is a PyTorch checkpoint: .*--dtype fp16/);
+    assert.match(error.message, /^tiny-ckpt is a PyTorch checkpoint: .*--dtype q8/);
   });
 });
