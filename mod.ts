@@ -293,6 +293,7 @@ export { openCheckpoint } from "./src/checkpoint/open_checkpoint.ts";
 export {
   type ConversionRecord,
   convertCheckpoint,
+  type ConvertDtype,
   type ConvertOptions,
 } from "./src/convert/convert.ts";
 export { type ConversionCacheOptions, convertedModelDir } from "./src/convert/conversion_cache.ts";
