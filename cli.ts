@@ -19,17 +19,20 @@ import {
   completePlan,
   type EvalPlan,
   expectInteger,
+  parseModelName,
   parseTaskChoice,
   planFromTaskConfig,
   readTaskConfigFile,
 } from "./src/run/config.ts";
 import { ClipbenchError, UsageError } from "./src/errors.ts";
 import { convertCheckpoint } from "./src/convert/convert.ts";
+import { REPORT_HELP, runReport } from "./src/report/report_command.ts";
+import { COMPARE_HELP, runCompare } from "./src/report/compare_command.ts";
 import { MODEL_DTYPES } from "./src/model/files.ts";
 import { GRAPH_OPTIMIZATION_LEVELS } from "./src/model/onnx_session.ts";
 import { parseHubName } from "./src/hub/hub_settings.ts";
 import { listDatasets } from "./src/dataset/dataset_list.ts";
-import { CUSTOM_DATASET, modelResultName, runEvaluations } from "./src/run/evaluate.ts";
+import { CUSTOM_DATASET, resultNames, runEvaluations } from "./src/run/evaluate.ts";
 import { datasetRepositoryId } from "./src/hub/resolve_dataset.ts";
 import { inspectImage, inspectText } from "./src/run/inspect.ts";
 import { formatResultsTable, prepareResultFolders, writeResult } from "./src/results/result.ts";
@@ -53,12 +56,14 @@ const MAIN_HELP = `clipbench ${VERSION} — zero-shot benchmarks of CLIP-style O
 Usage:
   deno run -A cli.ts eval [flags]              evaluate models on datasets
   deno run -A cli.ts convert DIR --output OUT  convert a PyTorch checkpoint to ONNX
+  deno run -A cli.ts report [DIR|FILE...]      one table of all results (Markdown, CSV, JSON)
+  deno run -A cli.ts compare A B               compare two models on their shared datasets
   deno run -A cli.ts merge PARTIAL... [flags]  merge the partial results of a sharded run
   deno run -A cli.ts serve [flags]             serve evaluations over HTTP
   deno run -A cli.ts inspect text [flags] TEXT...   print token ids
   deno run -A cli.ts inspect image [flags] FILE     print the preprocessed tensor
   deno run -A cli.ts datasets [flags]          list the 43 CLIP_benchmark datasets
-  deno run -A cli.ts help [eval|convert|merge|serve|inspect|datasets]  show help
+  deno run -A cli.ts help [eval|convert|report|compare|merge|serve|inspect|datasets]  show help
 
 Run 'deno run -A cli.ts eval --help' for the evaluation flags.
 `;
@@ -80,6 +85,8 @@ Flags:
                           A folder or repository with PyTorch weights and no ONNX export
                           (transformers CLIP / Chinese-CLIP / SigLIP, open_clip) is converted
                           on first use into the cache (see 'cli.ts convert')
+  --model-name NAME       name results are filed under (outputs/NAME/), paired with --model in
+                          order; repeatable. Needed when two models share a base name
   --tokenizer DIR|ID      tokenizer for a model without one (open_clip checkpoints): a folder
                           with tokenizer.json or slow tokenizer files, or a hub model id; an
                           open_clip checkpoint without it uses Hugging Face's
@@ -99,7 +106,9 @@ Flags:
                           the image graph; helps when reading is slow)
   --limit N               score only the first N samples of each dataset, in shard order
   --output-dir DIR        where result files go (default: outputs)
-  --skip-existing         skip a model/dataset pair whose result file already exists
+  --skip-existing         skip a model/dataset pair whose result file was made with the same
+                          settings (model files, split, limit, dtype, preprocessing, prompts,
+                          task options); otherwise run it again and say why
   --quiet                 no progress output
   --config FILE           evalscope task_cfg (.json, .yaml, .yml); flags given as well override it
   --hub HUB               modelscope (default, as evalscope) or huggingface, for hub models and
@@ -254,7 +263,7 @@ const INSPECT_HELP = `Usage:
       (C order, [3, height, width]) for comparison with numpy.fromfile(..., dtype="<f4")
 `;
 
-const LIST_FLAGS = new Set(["--model", "--dataset", "--recall-k"]);
+const LIST_FLAGS = new Set(["--model", "--model-name", "--dataset", "--recall-k"]);
 
 /**
  * Lets a list flag take several values (`--dataset a b c`) by repeating the flag for each
@@ -346,6 +355,7 @@ export async function planFromFlags(
 ): Promise<EvalPlan | "help"> {
   const { values, positionals } = parse(expandListFlags(args), {
     model: { type: "string", multiple: true },
+    "model-name": { type: "string", multiple: true },
     dataset: { type: "string", multiple: true },
     "dataset-root": { type: "string" },
     split: { type: "string" },
@@ -456,6 +466,20 @@ export async function planFromFlags(
   for (const [key, value] of Object.entries(flags)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }
+  const modelNames = list("model-name");
+  if (modelNames !== undefined) {
+    const models = merged.models ?? [];
+    if (modelNames.length !== models.length) {
+      throw new UsageError(
+        `--model-name is given ${modelNames.length} time(s) for ${models.length} model(s): ` +
+          `give one name per --model, in the same order`,
+      );
+    }
+    merged.models = models.map((model, i) => ({
+      ...model,
+      name: parseModelName(modelNames[i], "--model-name"),
+    }));
+  }
   const localShards = option("shards", integer);
   if (localShards !== undefined) {
     const conflict = merged.shard !== undefined
@@ -525,7 +549,7 @@ async function checkBeforeEvaluating(plan: EvalPlan): Promise<void> {
   }
   await prepareResultFolders(
     plan.outputDir,
-    plan.models.map((model) => modelResultName(model.id)),
+    resultNames(plan.models),
     plan.datasets,
   );
 }
@@ -562,8 +586,8 @@ async function runEval(args: string[]): Promise<number> {
     }
     return 0;
   }
-  const { results, failures } = await runEvaluations(plan);
-  if (results.length > 0) console.log(formatResultsTable(results));
+  const { summary, reused, failures } = await runEvaluations(plan);
+  if (summary.length > 0) console.log(formatResultsTable(summary, new Set(reused)));
   if (failures.length > 0) {
     console.error(`${failures.length} evaluation(s) failed:`);
     for (const f of failures) {
@@ -834,6 +858,10 @@ export async function main(args: string[]): Promise<number> {
         return await runEval(rest);
       case "convert":
         return await runConvert(rest);
+      case "report":
+        return await runReport(rest);
+      case "compare":
+        return await runCompare(rest);
       case "merge":
         return await runMerge(rest);
       case "serve":
@@ -848,6 +876,10 @@ export async function main(args: string[]): Promise<number> {
             ? EVAL_HELP
             : rest[0] === "convert"
             ? CONVERT_HELP
+            : rest[0] === "report"
+            ? REPORT_HELP
+            : rest[0] === "compare"
+            ? COMPARE_HELP
             : rest[0] === "merge"
             ? MERGE_HELP
             : rest[0] === "serve"
@@ -870,7 +902,7 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       default:
         throw new UsageError(
-          `unknown command '${command}' (eval, convert, merge, serve, inspect, datasets, help)`,
+          `unknown command '${command}' (eval, convert, report, compare, merge, serve, inspect, datasets, help)`,
         );
     }
   } catch (error) {

@@ -291,6 +291,16 @@ export {
 } from "./src/checkpoint/checkpoint.ts";
 export { openCheckpoint } from "./src/checkpoint/open_checkpoint.ts";
 export {
+  type ClipbenchBlock,
+  type ConversionProvenance,
+  type ModelProvenance,
+  type NumberSettings,
+  type RuntimeInfo,
+  type RunTiming,
+  type ShardLayout,
+  type TaskProvenance,
+} from "./src/results/provenance.ts";
+export {
   type ConversionRecord,
   convertCheckpoint,
   type ConvertDtype,

@@ -6,7 +6,8 @@
  * (`zeroShotClassifier`) in an empty cache folder, first (the text tower runs, the entry is
  * written) and a second time (the entry is read). A big label set's cost is extrapolated from
  * the measured rate and labelled as such (imagenet1k: 1,000 classes × 80 templates = 80,000
- * prompts).
+ * prompts). The record says how the rows ran: prompts' real lengths, and whether each batch ran at
+ * its longest prompt (CLIP over a graph with a dynamic sequence axis) or at the padded context.
  *
  * @module
  */
@@ -28,6 +29,18 @@ export interface TextMeasure {
   readonly prompts: number;
   /** Prompts per text-tower run. */
   readonly batchSize: number;
+  /**
+   * How the prompts' rows ran: their real lengths (special tokens included), the context the
+   * tokenizer pads them to, whether each batch ran at its longest real row instead
+   * (`TextTower.trimsPadding`), and whether batches were formed by length
+   * (`ClipModel.textBatchesFollowLength`).
+   */
+  readonly rows: {
+    readonly tokens: { readonly min: number; readonly median: number; readonly max: number };
+    readonly context: number;
+    readonly trimmed: boolean;
+    readonly sortedByLength: boolean;
+  };
   /** Seconds tokenising all prompts. */
   readonly tokenizeSeconds: number;
   /** Seconds encoding all prompts (tokenising included). */
@@ -100,6 +113,14 @@ export async function measureText(
     await Deno.remove(cacheDir, { recursive: true });
   }
 
+  const lengths = prompts.map((prompt) => model.tokenizer.encodeUnpadded(prompt).length)
+    .sort((a, b) => a - b);
+  const rows = {
+    tokens: { min: lengths[0], median: lengths[lengths.length >> 1], max: lengths.at(-1)! },
+    context: model.tokenizer.contextLength,
+    trimmed: model.text.trimsPadding,
+    sortedByLength: model.textBatchesFollowLength,
+  };
   const promptsPerSecond = prompts.length / encodeSeconds;
   const bigPrompts = BIG_LABEL_SET.classes * BIG_LABEL_SET.templates;
   return {
@@ -107,6 +128,7 @@ export async function measureText(
     templates: templates.length,
     prompts: prompts.length,
     batchSize,
+    rows,
     tokenizeSeconds,
     encodeSeconds,
     promptsPerSecond,

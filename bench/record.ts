@@ -173,7 +173,9 @@ export function formatModelMeasures(title: string, m: ModelMeasures): string {
       "text tower",
       `${fixed(text.promptsPerSecond)} prompts/s at batch ${text.batchSize} (tokenising ${
         fixed((text.tokenizeSeconds / text.prompts) * 1000, 3)
-      } ms a prompt)`,
+      } ms a prompt); rows of ${text.rows.tokens.min}–${text.rows.tokens.max} tokens run at ${
+        text.rows.trimmed ? "each batch's longest" : `the padded ${text.rows.context}`
+      }${text.rows.sortedByLength ? ", batched by length" : ""}`,
     ],
     [
       `classifier ${text.classes} × ${text.templates}`,

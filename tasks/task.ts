@@ -121,6 +121,11 @@ export interface ImageTask<
   optionsOf(run: TaskRun): Options;
   /** Checks the options before anything is read; throws to refuse them. */
   validate?(options: Options): void;
+  /**
+   * The task's settings that change numbers, as its result's `clipbench.task_settings` records
+   * them (src/results/provenance.ts), known before anything is scored; none when absent.
+   */
+  settings?(dataset: Dataset, options: Options): Readonly<Record<string, unknown>>;
   /** Prepares the scoring (the text side), before any sample is read. */
   prepare(context: TaskContext<Dataset, Options>): Promise<Scorer>;
   /** The result of a whole dataset, once the tally's checks passed. */
@@ -264,6 +269,7 @@ export function defineTask<
 >(task: ImageTask<Dataset, Options, Payload, Scorer, TaskResult>): TaskDefinition {
   return {
     name: task.name,
+    settings: (run) => task.settings?.(task.datasetOf(run), task.optionsOf(run)) ?? {},
     evaluate: (run) => evaluateImageTask(task, run.model, task.datasetOf(run), task.optionsOf(run)),
     evaluateShard: (run, shard) =>
       evaluateImageTaskShard(task, run.model, task.datasetOf(run), task.optionsOf(run), shard),

@@ -17,12 +17,18 @@
  *
  * Embeddings come back L2-normalised, one row per input, as `Float32Array`s of `count × dim`.
  *
+ * A text encoder opened with `trimPadding` (the family's `trimsTextPadding`: causal towers pooled
+ * at the end token) over a graph whose sequence axis is dynamic cuts each batch's padding down to
+ * its longest real row before the run (src/model/text_batches.ts); a graph that fixes the length
+ * always gets the full rows.
+ *
  * @module
  */
 
 import type * as ort from "onnxruntime-node";
 import { ModelError } from "../errors.ts";
 import { GraphSession, type GraphValue, type SessionSettings, staticAxis } from "./onnx_session.ts";
+import { trimBatch, trimmedRowLength } from "./text_batches.ts";
 import type { TokenizedBatch } from "./tokenizer.ts";
 
 export type { SessionSettings } from "./onnx_session.ts";
@@ -49,6 +55,12 @@ export interface EncoderOptions {
    * not fix their size (a joint graph).
    */
   readonly imageSize?: { readonly height: number; readonly width: number };
+  /**
+   * Text encoder: run each batch at its longest real row instead of its padded width, where the
+   * graph's sequence axis is dynamic. Only for towers whose pooled state nothing after the end
+   * token reaches (the family's `trimsTextPadding`); default false.
+   */
+  readonly trimPadding?: boolean;
 }
 
 /** Normalises each row of a `rows × dim` matrix to unit L2 norm, in place (norm computed in float64). */
@@ -240,6 +252,11 @@ export class TextTower {
   readonly contextLength?: number;
   /** Whether the graph also takes `pixel_values` (a joint graph), filled with a zero image. */
   readonly joint: boolean;
+  /**
+   * Whether batches run at their longest real row (asked for with `trimPadding`, and the graph
+   * fixes no context length).
+   */
+  readonly trimsPadding: boolean;
   readonly #graph: GraphSession;
   readonly #imageSize?: { readonly height: number; readonly width: number };
 
@@ -265,6 +282,7 @@ export class TextTower {
     this.takesAttentionMask = types.has("attention_mask");
     this.takesTokenTypeIds = types.has("token_type_ids");
     this.joint = graph.inputs.has("pixel_values");
+    this.trimsPadding = options.trimPadding === true && this.contextLength === undefined;
     this.#imageSize = options.imageSize;
     this.outputName = graph.pickOutput(options.outputNames ?? DEFAULT_TEXT_OUTPUTS).name;
   }
@@ -306,12 +324,13 @@ export class TextTower {
   }
 
   /**
-   * Encodes a tokenised batch.
+   * Encodes a tokenised batch; with {@linkcode trimsPadding}, at its longest real row.
    *
    * @returns `count × dim` L2-normalised embeddings and `dim`.
    */
-  async encode(batch: TokenizedBatch): Promise<{ embeddings: Float32Array; dim: number }> {
+  async encode(tokenized: TokenizedBatch): Promise<{ embeddings: Float32Array; dim: number }> {
     const graph = this.#graph;
+    const batch = this.trimsPadding ? trimBatch(tokenized, trimmedRowLength(tokenized)) : tokenized;
     const dims = [batch.count, batch.contextLength];
     const feeds: Record<string, ort.Tensor> = {
       input_ids: graph.integerTensor("input_ids", batch.ids, dims),

@@ -21,6 +21,18 @@
  * padded to the longest text of each batch, as evalscope's `tokenizer(padding=True)` and
  * transformers.js do (a graph with a fixed sequence length is always padded to it).
  *
+ * Trimming (`trimsTextPadding`): the padding rows carry can still be cut off before the graph
+ * runs, when the graph's sequence axis is dynamic and nothing after a row's end token reaches its
+ * pooled state. That holds for CLIP: causal attention, pooled at the end token (the first highest
+ * id, or the first end-of-text id), so each batch runs at its longest real row (see
+ * src/model/text_batches.ts) and the token ids stay open_clip's. It does not hold for MobileCLIP,
+ * whose S0 text encoder mixes tokens with 11-wide convolutions centred on each position (padding
+ * behind the end token reaches it; the family cannot tell S0 from the transformer towers of S1, S2
+ * and B), nor for SigLIP (no mask, pooled at the last position), nor for a converted open_clip
+ * tower that its config (`open_clip_model_cfg.text_cfg`) marks as bidirectional
+ * (`no_causal_mask`) or pooled at the last position (`pool_type: "last"`). Chinese-CLIP and Jina
+ * CLIP need none: the tokenizer already pads them to the longest row.
+ *
  * The image processor default applies when `preprocessor_config.json` names no
  * `image_processor_type`; the crop offset default when the caller gives none (Jina CLIP's Python
  * processor is open_clip's torchvision transform, whose `CenterCrop` rounds).
@@ -58,6 +70,12 @@ export interface ModelFamily {
   readonly imageOutputs: readonly string[];
   /** Text embedding outputs, in order of preference. */
   readonly textOutputs: readonly string[];
+  /**
+   * Whether a text batch may run at its longest real row rather than at the padded width, when
+   * the graph's sequence axis is dynamic: only where padding after the end token cannot reach the
+   * pooled state (causal attention pooled at the end token; see the module notes).
+   */
+  readonly trimsTextPadding: boolean;
 }
 
 type FamilySettings = Omit<ModelFamily, "name" | "modelType">;
@@ -69,11 +87,12 @@ const CLIP_LIKE: FamilySettings = {
   cropRounding: "floor",
   imageOutputs: ["image_embeds"],
   textOutputs: ["text_embeds"],
+  trimsTextPadding: true,
 };
 
 const FAMILIES: Record<Exclude<ModelFamilyName, "generic">, FamilySettings> = {
   clip: CLIP_LIKE,
-  mobileclip: CLIP_LIKE,
+  mobileclip: { ...CLIP_LIKE, trimsTextPadding: false },
   chinese_clip: {
     imageProcessorType: "ChineseCLIPImageProcessor",
     textPadding: "longest",
@@ -81,6 +100,7 @@ const FAMILIES: Record<Exclude<ModelFamilyName, "generic">, FamilySettings> = {
     cropRounding: "floor",
     imageOutputs: ["image_embeds"],
     textOutputs: ["text_embeds"],
+    trimsTextPadding: false,
   },
   siglip: {
     imageProcessorType: "SiglipImageProcessor",
@@ -89,6 +109,7 @@ const FAMILIES: Record<Exclude<ModelFamilyName, "generic">, FamilySettings> = {
     cropRounding: "floor",
     imageOutputs: ["image_embeds", "pooler_output"],
     textOutputs: ["text_embeds", "pooler_output"],
+    trimsTextPadding: false,
   },
   jina_clip: {
     imageProcessorType: "JinaCLIPImageProcessor",
@@ -97,6 +118,7 @@ const FAMILIES: Record<Exclude<ModelFamilyName, "generic">, FamilySettings> = {
     cropRounding: "round",
     imageOutputs: ["image_embeds", "image_embeddings", "l2norm_image_embeddings"],
     textOutputs: ["text_embeds", "text_embeddings", "l2norm_text_embeddings"],
+    trimsTextPadding: false,
   },
 };
 
@@ -112,14 +134,31 @@ const GENERIC: FamilySettings = {
     "pooler_output",
   ],
   textOutputs: ["text_embeds", "text_embeddings", "l2norm_text_embeddings", "pooler_output"],
+  trimsTextPadding: false,
 };
+
+/**
+ * Whether a converted open_clip model's config (`open_clip_model_cfg.text_cfg`) declares a text
+ * tower whose pooled state depends on the padding: bidirectional (`no_causal_mask`) or pooled at
+ * the last position (`pool_type: "last"`).
+ */
+function paddingReachesPooledText(config: Record<string, unknown>): boolean {
+  const modelCfg = config.open_clip_model_cfg;
+  if (!modelCfg || typeof modelCfg !== "object") return false;
+  const textCfg = (modelCfg as Record<string, unknown>).text_cfg;
+  if (!textCfg || typeof textCfg !== "object") return false;
+  const { no_causal_mask: noCausalMask, pool_type: poolType } = textCfg as Record<string, unknown>;
+  return noCausalMask === true || poolType === "last";
+}
 
 /** The family of a parsed `config.json`, by its `model_type`. */
 export function modelFamily(config: Record<string, unknown>): ModelFamily {
   const modelType = typeof config.model_type === "string" ? config.model_type : undefined;
   if (modelType !== undefined && Object.hasOwn(FAMILIES, modelType)) {
     const name = modelType as keyof typeof FAMILIES;
-    return { name, modelType, ...FAMILIES[name] };
+    const settings = FAMILIES[name];
+    const trimsTextPadding = settings.trimsTextPadding && !paddingReachesPooledText(config);
+    return { name, modelType, ...settings, trimsTextPadding };
   }
   return { name: "generic", modelType, ...GENERIC };
 }

@@ -43,6 +43,7 @@ import {
   TextTokenizer,
 } from "./tokenizer.ts";
 import { yieldToEventLoop } from "../event_loop.ts";
+import { lengthOrder } from "./text_batches.ts";
 
 /** Options for {@linkcode ClipModel.load}. */
 export interface LoadModelOptions extends SessionSettings {
@@ -161,7 +162,11 @@ async function openEncoders(
   }
   try {
     const vision = VisionTower.fromGraph(visionGraph, { outputNames: family.imageOutputs });
-    const text = TextTower.fromGraph(textGraph, { outputNames: family.textOutputs, imageSize });
+    const text = TextTower.fromGraph(textGraph, {
+      outputNames: family.textOutputs,
+      imageSize,
+      trimPadding: family.trimsTextPadding,
+    });
     return { vision, text };
   } catch (error) {
     await visionGraph.release();
@@ -315,27 +320,57 @@ export class ClipModel {
   }
 
   /**
-   * Encodes texts in batches of `batchSize`. Tokenising and the session run are synchronous, so
-   * the event loop gets a turn before each batch: timers, I/O and an abort of `signal` wait for
-   * one batch at most.
+   * Whether the rows of a text batch are as long as its longest text (the tower trims the
+   * padding, or the tokenizer pads to the longest row), so that batching texts of like length
+   * shortens the runs.
+   */
+  get textBatchesFollowLength(): boolean {
+    return this.text.trimsPadding ||
+      (this.tokenizer.padding === "longest" && this.text.contextLength === undefined);
+  }
+
+  /**
+   * Encodes texts in batches of `batchSize`. When a batch's rows are as long as its longest text
+   * ({@linkcode textBatchesFollowLength}), the texts are first tokenised and put in order of
+   * length, longest first, so each batch holds texts of like length; the embeddings come back in
+   * the order of `texts` either way. Tokenising and the session run are synchronous, so the event
+   * loop gets a turn before each slice of `batchSize` texts tokenised and before each batch run:
+   * timers, I/O and an abort of `signal` wait for one slice at most.
    *
    * @returns `texts.length × dim` L2-normalised embeddings, row-major, and `dim`.
-   * @throws the abort reason of `signal`, checked before each batch.
+   * @throws the abort reason of `signal`, checked before each slice.
    */
   async encodeTexts(
     texts: readonly string[],
     batchSize = 128,
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<{ embeddings: Float32Array; dim: number }> {
-    let out: Float32Array | undefined;
-    let dim = 0;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`batchSize must be an integer ≥ 1, got ${batchSize}`);
+    }
+    const rows: number[][] = [];
     for (let start = 0; start < texts.length; start += batchSize) {
       await yieldToEventLoop(options.signal);
-      const batch = this.tokenizer.encodeBatch(texts.slice(start, start + batchSize));
-      const encoded = await this.text.encode(batch);
+      for (const text of texts.slice(start, start + batchSize)) {
+        rows.push(this.tokenizer.encodeUnpadded(text));
+      }
+    }
+    const order = this.textBatchesFollowLength
+      ? lengthOrder(rows.map((row) => row.length))
+      : rows.map((_, index) => index);
+    let out: Float32Array | undefined;
+    let dim = 0;
+    for (let start = 0; start < order.length; start += batchSize) {
+      await yieldToEventLoop(options.signal);
+      const indices = order.slice(start, start + batchSize);
+      const encoded = await this.text.encode(
+        this.tokenizer.padRows(indices.map((index) => rows[index])),
+      );
       dim = encoded.dim;
       out ??= new Float32Array(texts.length * dim);
-      out.set(encoded.embeddings, start * dim);
+      indices.forEach((index, row) => {
+        out!.set(encoded.embeddings.subarray(row * dim, (row + 1) * dim), index * dim);
+      });
     }
     return { embeddings: out ?? new Float32Array(0), dim };
   }

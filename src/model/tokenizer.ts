@@ -238,16 +238,34 @@ export class TextTokenizer {
    * with `padding: "longest"`.
    */
   encodeBatch(texts: readonly string[]): TokenizedBatch {
-    const rows = texts.map((text) => this.encodeUnpadded(text));
+    return this.padRows(texts.map((text) => this.encodeUnpadded(text)));
+  }
+
+  /**
+   * Pads rows of ids from {@linkcode encodeUnpadded} into a batch, as
+   * {@linkcode encodeBatch} does: to the context length, or to the longest row with
+   * `padding: "longest"`.
+   *
+   * @throws {RangeError} for a row longer than the context.
+   */
+  padRows(rows: readonly (readonly number[])[]): TokenizedBatch {
+    const tooLong = rows.findIndex((row) => row.length > this.contextLength);
+    if (tooLong >= 0) {
+      throw new RangeError(
+        `row ${tooLong} holds ${
+          rows[tooLong].length
+        } ids, more than the context of ${this.contextLength}`,
+      );
+    }
     const ctx = this.padding === "longest"
       ? rows.reduce((longest, row) => Math.max(longest, row.length), 0)
       : this.contextLength;
-    const ids = new Int32Array(texts.length * ctx).fill(this.padId);
-    const attentionMask = new Int32Array(texts.length * ctx);
+    const ids = new Int32Array(rows.length * ctx).fill(this.padId);
+    const attentionMask = new Int32Array(rows.length * ctx);
     rows.forEach((rowIds, row) => {
       ids.set(rowIds, row * ctx);
       attentionMask.fill(1, row * ctx, row * ctx + rowIds.length);
     });
-    return { count: texts.length, contextLength: ctx, ids, attentionMask };
+    return { count: rows.length, contextLength: ctx, ids, attentionMask };
   }
 }

@@ -1,13 +1,15 @@
 /**
  * The result of one model × dataset evaluation, and the file evalscope writes for it:
  * `<output_dir>/<model>/<dataset>_<task>.json` holding `{dataset, model, task, metrics}`.
- * clipbench adds `n_samples` (scored), `n_skipped` and the skipped samples' keys and reasons.
+ * clipbench adds `n_samples` (scored), `n_skipped` and the skipped samples' keys and reasons, and
+ * one `clipbench` block saying how the result was made (src/results/provenance.ts).
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
 import { ClipbenchError, UsageError } from "../errors.ts";
+import type { ClipbenchBlock, TaskProvenance } from "./provenance.ts";
 
 /** A sample that could not be scored, and why. */
 export interface SkippedSample {
@@ -38,6 +40,12 @@ export interface TaskResult {
   readonly n_skipped: number;
   /** The skipped samples (at most {@linkcode MAX_LISTED_SKIPS} are listed). */
   readonly skipped: readonly SkippedSample[];
+  /**
+   * How the result was made (src/results/provenance.ts): the whole block in a written result; a
+   * task's own part ({@linkcode TaskProvenance}) in what a task returns before the runner or the
+   * merge completes it.
+   */
+  readonly clipbench?: ClipbenchBlock | TaskProvenance;
 }
 
 /** Skipped samples listed individually in a result; the count covers all of them. */
@@ -129,11 +137,26 @@ export async function prepareResultFolders(
   for (const folder of folders) await prepareOutputFolder(folder, what);
 }
 
-/** A plain-text table of results (one row per result, one column per metric). */
-export function formatResultsTable(results: readonly TaskResult[]): string {
+/**
+ * A plain-text table of results (one row per result, one column per metric). Results in
+ * `existing` (read from files `--skip-existing` kept) are marked `existing` in a last column.
+ */
+export function formatResultsTable(
+  results: readonly TaskResult[],
+  existing: ReadonlySet<TaskResult> = new Set(),
+): string {
   if (results.length === 0) return "";
   const metricNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
-  const header = ["model", "dataset", "task", ...metricNames, "samples", "skipped"];
+  const marked = results.some((r) => existing.has(r));
+  const header = [
+    "model",
+    "dataset",
+    "task",
+    ...metricNames,
+    "samples",
+    "skipped",
+    ...(marked ? ["source"] : []),
+  ];
   const rows = results.map((r) => [
     r.model,
     r.dataset,
@@ -144,9 +167,13 @@ export function formatResultsTable(results: readonly TaskResult[]): string {
     }),
     String(r.n_samples),
     String(r.n_skipped),
+    ...(marked ? [existing.has(r) ? "existing" : "new"] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const last = header.length - 1;
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+    cells.map((c, i) =>
+      i < 3 || (marked && i === last) ? c.padEnd(widths[i]) : c.padStart(widths[i])
+    ).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

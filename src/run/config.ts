@@ -57,6 +57,11 @@ export interface ModelSpec {
   readonly revision?: string;
   /** Hub (default: the plan's). */
   readonly hub?: HubName;
+  /**
+   * The name results are filed under (`<output_dir>/<name>/`), instead of the folder's base name
+   * or the hub id's last part (`--model-name`, or `models[].name` in a task_cfg).
+   */
+  readonly name?: string;
 }
 
 /** Everything one `eval` run needs. */
@@ -272,7 +277,7 @@ export async function readTaskConfigFile(path: string): Promise<unknown> {
 
 const TOP_LEVEL_KEYS = ["work_dir", "eval_backend", "eval_config"] as const;
 const EVAL_CONFIG_KEYS = ["tool", "eval"] as const;
-const MODEL_KEYS = ["model_name", "revision", "hub"] as const;
+const MODEL_KEYS = ["model_name", "revision", "hub", "name"] as const;
 
 /** evalscope `eval` keys and how each maps onto the plan. */
 const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where: string) => void> =
@@ -292,6 +297,8 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
           hub: model.hub === undefined
             ? undefined
             : parseHubName(expectString(model.hub, `${where}[${i}].hub`), `${where}[${i}].hub`),
+          ...(model.name !== undefined &&
+            { name: parseModelName(model.name, `${where}[${i}].name`) }),
         };
       });
     },
@@ -329,6 +336,22 @@ export function parseShardValue(value: unknown, where: string): ShardSpec {
   const object = expectObject(value, where);
   checkKeys(object, ["index", "count"], where);
   return checkShardSpec(object.index, object.count, where);
+}
+
+/**
+ * A model's result name (`--model-name`, `models[].name`): a non-empty folder name, not `.` or
+ * `..`, without `/` or `\\`.
+ */
+export function parseModelName(value: unknown, where: string): string {
+  const name = expectString(value, where);
+  if (/[\\/]/.test(name) || name === "." || name === "..") {
+    throw new UsageError(
+      `${where} must be a folder name (no '/' or '\\', not '.' or '..'), got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  return name;
 }
 
 /** Parses a `--task` value. */

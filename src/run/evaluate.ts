@@ -7,6 +7,12 @@
  * `<output_dir>/<model>/<dataset>_<task>.shard-<i>-of-<n>.partial` (src/results/partial/partial_file.ts),
  * with a fingerprint of everything its numbers depend on; src/results/partial/merge.ts makes the result.
  *
+ * Every result carries a `clipbench` block saying how it was made (src/results/provenance.ts).
+ * Two models whose results would go to the same `<output_dir>/<name>/` are refused before
+ * anything runs ({@linkcode resultNames}). With `plan.skipExisting`, an existing result is kept
+ * only when its block records the settings this run would use (src/results/existing_result.ts);
+ * otherwise the pair runs again and the log says why.
+ *
  * {@linkcode evaluateDataset} evaluates one dataset with a model already loaded (the HTTP
  * handler's path, src/server/handler.ts).
  *
@@ -14,7 +20,7 @@
  */
 
 import { basename, resolve } from "node:path";
-import type { EvalPlan } from "./config.ts";
+import type { EvalPlan, ModelSpec } from "./config.ts";
 import { type DownloadProgress, DownloadProgressReporter } from "../hub/download_progress.ts";
 import { resolveDataset } from "../hub/resolve_dataset.ts";
 import { prepareModel } from "./prepare_model.ts";
@@ -24,7 +30,7 @@ import { ClipModel, type LoadModelOptions } from "../model/model.ts";
 import { ProgressReporter } from "./progress.ts";
 import { resultPath, type TaskName, type TaskResult, writeResult } from "../results/result.ts";
 import type { EvaluationProgress } from "./sample_tally.ts";
-import { type CommonTaskOptions, taskDefinition } from "./task_registry.ts";
+import { type CommonTaskOptions, taskDefinition, type TaskRun } from "./task_registry.ts";
 import { defaultCacheDir } from "../io/cache_dir.ts";
 import { modelFingerprint, type PartialFingerprint } from "../results/partial/fingerprint.ts";
 import { partialPath, type PartialResult, writePartial } from "../results/partial/partial_file.ts";
@@ -37,6 +43,14 @@ import {
   type ZeroShotTemplates,
 } from "../dataset/prompts.ts";
 import { pathExists } from "../io/path_exists.ts";
+import { decideReuse } from "../results/existing_result.ts";
+import {
+  clipbenchBlock,
+  numberSettings,
+  runTiming,
+  type TaskProvenance,
+} from "../results/provenance.ts";
+import { loadedModelProvenance, runtimeInfo } from "../results/run_provenance.ts";
 
 /** evalscope's name for a folder of `image_queries.jsonl` (retrieval). */
 export const CUSTOM_DATASET = "custom";
@@ -82,6 +96,37 @@ export type DatasetOutcome =
   | { readonly kind: "result"; readonly result: TaskResult }
   | { readonly kind: "partial"; readonly partial: PartialResult };
 
+/** The name a model's results are filed under: its `name`, else {@linkcode modelResultName}. */
+export function resultNameOf(spec: ModelSpec): string {
+  return spec.name ?? modelResultName(spec.id);
+}
+
+/**
+ * The name each model's results are filed under, in order.
+ *
+ * @throws {UsageError} when two models would write to the same `<output_dir>/<name>/` (the same
+ * base name from different folders or hubs), naming both; a distinct `--model-name` (or
+ * `models[].name`) for each resolves it.
+ */
+export function resultNames(models: readonly ModelSpec[]): string[] {
+  const names = models.map(resultNameOf);
+  const first = new Map<string, number>();
+  names.forEach((name, i) => {
+    const earlier = first.get(name);
+    if (earlier === undefined) {
+      first.set(name, i);
+      return;
+    }
+    const describe = (spec: ModelSpec) =>
+      `${spec.id}${spec.hub ? ` (${spec.hub})` : ""}${spec.revision ? `@${spec.revision}` : ""}`;
+    throw new UsageError(
+      `models ${describe(models[earlier])} and ${describe(models[i])} would both write their ` +
+        `results to ${name}/: give each a distinct --model-name (or models[].name in a config)`,
+    );
+  });
+  return names;
+}
+
 /** The dataset location for one dataset name: `{dataset}` in the root replaced by the name. */
 function datasetLocation(plan: EvalPlan, dataset: string): string | undefined {
   return plan.datasetRoot?.replaceAll("{dataset}", dataset);
@@ -116,8 +161,11 @@ function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): TaskName
 /**
  * Evaluates every model on every dataset of the plan (each pair's shard, with `plan.shard`).
  *
- * @returns the results written (for a sharded plan: none), the partial files written, and the
- * pairs that failed.
+ * @returns the results written (for a sharded plan: none), the partial files written, the pairs
+ * that failed, the results `--skip-existing` kept (`reused`, read from their files), and
+ * `summary`: every result written or kept, in plan order.
+ * @throws {UsageError} when two models would write to the same result folder
+ * ({@linkcode resultNames}).
  *
  * @example Evaluate the demo model on the first 16 samples of the demo dataset
  * ```ts
@@ -147,16 +195,25 @@ function chooseTask(plan: EvalPlan, name: string, dataset: WebDataset): TaskName
 export async function runEvaluations(
   plan: EvalPlan,
   hooks: RunHooks = {},
-): Promise<{ results: TaskResult[]; partials: string[]; failures: EvaluationFailure[] }> {
+): Promise<{
+  results: TaskResult[];
+  partials: string[];
+  failures: EvaluationFailure[];
+  reused: TaskResult[];
+  summary: TaskResult[];
+}> {
   const log = hooks.log ?? ((message: string) => plan.quiet || console.error(message));
   const interactive = hooks.interactive ?? Deno.stderr.isTerminal();
+  const names = resultNames(plan.models);
   const results: TaskResult[] = [];
   const partials: string[] = [];
   const failures: EvaluationFailure[] = [];
+  const reused: TaskResult[] = [];
+  const summary: TaskResult[] = [];
   const prompts = await readPromptFiles(plan);
   const progress = new DownloadProgressReporter({ interactive, quiet: plan.quiet });
-  for (const spec of plan.models) {
-    const modelName = modelResultName(spec.id);
+  for (const [m, spec] of plan.models.entries()) {
+    const modelName = names[m];
     // Loaded on the first dataset that is not skipped; a load failure fails the model's rest.
     let model: ClipModel | undefined;
     let loadError: unknown;
@@ -176,7 +233,9 @@ export async function runEvaluations(
           const existing = plan.shard
             ? partialPath(plan.outputDir, modelName, datasetName, opened.task, plan.shard)
             : resultPath(plan.outputDir, modelName, datasetName, opened.task);
-          if (plan.skipExisting && await pathExists(existing)) {
+          const found = plan.skipExisting && await pathExists(existing);
+          // A partial is checked by the merge (its fingerprint); it is kept when it exists.
+          if (found && plan.shard) {
             log(`skip ${modelName} / ${datasetName}: ${existing} exists`);
             continue;
           }
@@ -196,10 +255,25 @@ export async function runEvaluations(
             loadError = error;
             throw error;
           }
+          const identity = { given: spec.id, name: modelName };
+          if (found) {
+            const run = taskRun(plan, model, datasetName, opened, prompts, {});
+            const decision = await decideReuse(
+              existing,
+              await expectedSettings(plan, model, identity, opened.task, run),
+            );
+            if (decision.reuse) {
+              log(`skip ${modelName} / ${datasetName}: ${existing} was made with these settings`);
+              reused.push(decision.result);
+              summary.push(decision.result);
+              continue;
+            }
+            log(`re-run ${modelName} / ${datasetName}: ${existing} ${decision.reason}`);
+          }
           const outcome = await evaluateOpened(
             plan,
             model,
-            modelName,
+            identity,
             datasetName,
             opened,
             prompts,
@@ -216,6 +290,7 @@ export async function runEvaluations(
           } else {
             log(`wrote ${await writeResult(plan.outputDir, outcome.result)}`);
             results.push(outcome.result);
+            summary.push(outcome.result);
           }
         } catch (error) {
           if (!(error instanceof ClipbenchError)) throw error;
@@ -226,7 +301,22 @@ export async function runEvaluations(
       await model?.release();
     }
   }
-  return { results, partials, failures };
+  return { results, partials, failures, reused, summary };
+}
+
+/** The settings a run of `run` will record: what `--skip-existing` compares. */
+async function expectedSettings(
+  plan: EvalPlan,
+  model: ClipModel,
+  identity: { given: string | null; name: string },
+  task: TaskName,
+  run: TaskRun,
+) {
+  const { fingerprint } = await loadedModelProvenance(model, identity, cacheDirOf(plan));
+  return {
+    settings: numberSettings(fingerprint, plan.split, plan.limit ?? null),
+    task_settings: taskDefinition(task).settings(run),
+  };
 }
 
 /** The options {@linkcode ClipModel.load} gets from a plan. */
@@ -248,14 +338,16 @@ export function modelLoadOptions(plan: EvalPlan): LoadModelOptions {
  * shard of it) and returns the result (or the partial result); nothing is written.
  *
  * @param modelName The name the result is filed under.
- * @param prompts Class-name and template overrides (default: the plan's files, read now).
+ * @param hooks `prompts`: class-name and template overrides (default: the plan's files, read
+ * now); `given`: the model as its result's `clipbench.model.given` records it (default:
+ * `modelName`).
  */
 export async function evaluateDataset(
   plan: EvalPlan,
   model: ClipModel,
   modelName: string,
   datasetName: string,
-  hooks: RunHooks & { readonly prompts?: PromptFiles } = {},
+  hooks: RunHooks & { readonly prompts?: PromptFiles; readonly given?: string } = {},
 ): Promise<DatasetOutcome> {
   const log = hooks.log ?? ((message: string) => plan.quiet || console.error(message));
   const interactive = hooks.interactive ?? false;
@@ -266,7 +358,7 @@ export async function evaluateDataset(
   return await evaluateOpened(
     plan,
     model,
-    modelName,
+    { given: hooks.given ?? modelName, name: modelName },
     datasetName,
     opened,
     hooks.prompts ?? await readPromptFiles(plan),
@@ -342,10 +434,37 @@ async function openDataset(
   return { dataset, task: chooseTask(plan, datasetName, dataset), location } as OpenedDataset;
 }
 
+/** The plan's cache folder (file hashes), or the default one. */
+function cacheDirOf(plan: EvalPlan): string {
+  return plan.cacheDir ?? defaultCacheDir();
+}
+
+/** One evaluation as the task sees it (src/run/task_registry.ts). */
+function taskRun(
+  plan: EvalPlan,
+  model: ClipModel,
+  datasetName: string,
+  opened: OpenedDataset,
+  prompts: PromptFiles,
+  hooks: { signal?: AbortSignal; onProgress?: (progress: EvaluationProgress) => void },
+): TaskRun {
+  const common: CommonTaskOptions = {
+    datasetName,
+    batchSize: plan.batchSize,
+    limit: plan.limit,
+    maxSkippedFraction: plan.maxSkippedFraction,
+    numWorkers: plan.numWorkers,
+    inferenceWorker: plan.inferenceWorker,
+    onProgress: hooks.onProgress,
+    signal: hooks.signal,
+  };
+  return { model, dataset: opened.dataset, plan, common, prompts };
+}
+
 async function evaluateOpened(
   plan: EvalPlan,
   model: ClipModel,
-  modelName: string,
+  identity: { given: string | null; name: string },
   datasetName: string,
   opened: OpenedDataset,
   prompts: PromptFiles,
@@ -358,6 +477,7 @@ async function evaluateOpened(
 ): Promise<DatasetOutcome> {
   const { log, interactive, signal, onProgress } = hooks;
   const { task, location } = opened;
+  const modelName = identity.name;
   log(
     `${model.name} / ${datasetName}: ${task} over ${opened.dataset.nshards} shard(s) of ${location}` +
       (plan.limit !== undefined ? `, first ${plan.limit} samples` : "") +
@@ -367,26 +487,42 @@ async function evaluateOpened(
     interactive,
     quiet: plan.quiet,
   });
-  const common: CommonTaskOptions = {
-    datasetName,
-    batchSize: plan.batchSize,
-    limit: plan.limit,
-    maxSkippedFraction: plan.maxSkippedFraction,
-    numWorkers: plan.numWorkers,
-    inferenceWorker: plan.inferenceWorker,
+  const run = taskRun(plan, model, datasetName, opened, prompts, {
+    signal,
     onProgress: (p: EvaluationProgress) => {
       progress.update(p);
       onProgress?.(p);
     },
-    signal,
-  };
+  });
   try {
     const definition = taskDefinition(task);
-    const run = { model, dataset: opened.dataset, plan, common, prompts };
     if (plan.shard === undefined) {
+      const start = new Date();
       const result = await definition.evaluate(run);
+      const end = new Date();
+      const { fingerprint, provenance } = await loadedModelProvenance(
+        model,
+        identity,
+        cacheDirOf(plan),
+      );
       // Filed under the hub id's name, not the cache folder's (a commit hash on Hugging Face).
-      return { kind: "result", result: { ...result, model: modelName } };
+      return {
+        kind: "result",
+        result: {
+          ...result,
+          model: modelName,
+          clipbench: clipbenchBlock({
+            model: provenance,
+            settings: numberSettings(fingerprint, plan.split, plan.limit ?? null),
+            task:
+              (result.clipbench ?? { task_settings: definition.settings(run) }) as TaskProvenance,
+            shards: null,
+            samples: { scored: result.n_samples, skipped: result.n_skipped },
+            time: runTiming(start, end, result.n_samples),
+            runtime: runtimeInfo(model.sessionSettings.executionProvider ?? "cpu", plan.threads),
+          }),
+        },
+      };
     }
     const outcome = await definition.evaluateShard(run, plan.shard);
     return {
@@ -408,7 +544,7 @@ async function partialResult(
 ): Promise<PartialResult> {
   const dataset = opened.dataset;
   const fingerprint: PartialFingerprint = {
-    model: await modelFingerprint(model, plan.cacheDir ?? defaultCacheDir()),
+    model: await modelFingerprint(model, cacheDirOf(plan)),
     dataset: {
       name: outcome.resultFields.dataset,
       split: plan.split,

@@ -77,6 +77,11 @@ export interface TaskMerge {
 export interface TaskDefinition {
   /** Its name, as results and `--task` spell it. */
   readonly name: TaskName;
+  /**
+   * The task's settings that change numbers (the block's `task_settings`, src/results/provenance.ts),
+   * known before anything is scored: what `--skip-existing` compares with an existing result's.
+   */
+  settings(run: TaskRun): Readonly<Record<string, unknown>>;
   /** Evaluates a whole dataset (up to the plan's limit). */
   evaluate(run: TaskRun): Promise<TaskResult>;
   /** Evaluates one shard of a dataset into the outcome its partial result file holds. */

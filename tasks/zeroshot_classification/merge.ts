@@ -16,7 +16,12 @@ import { PartialError } from "../../src/results/partial/partial_file.ts";
 import type { MultilabelShardState } from "../../src/results/partial/shard_outcome.ts";
 import type { TaskResult } from "../../src/results/result.ts";
 import type { TaskMerge } from "../../src/run/task_registry.ts";
-import { type ClassificationResultFields, zeroShotClassificationResult } from "./result.ts";
+import { perClassRecall } from "../../src/results/provenance.ts";
+import {
+  type ClassificationResultFields,
+  classificationSettings,
+  zeroShotClassificationResult,
+} from "./result.ts";
 
 function mergeMultilabel(
   states: readonly MultilabelShardState[],
@@ -44,9 +49,14 @@ function mergeMultilabel(
  * @throws {DatasetError} when nothing was scored or too many samples were skipped.
  */
 export function mergeClassificationShards(merge: TaskMerge): TaskResult {
-  const { outcomes, sources, tally, skippedCount, skipped } = merge;
+  const { outcomes, sources, tally, skippedCount, skipped, fingerprint } = merge;
   const first = outcomes[0];
   const fields = first.resultFields as unknown as ClassificationResultFields;
+  // The class names and templates the shards used, as their fingerprint records them.
+  const taskSettings = classificationSettings(
+    fingerprint.task.classnames as string[],
+    fingerprint.task.templates as string[] | Record<string, string[]>,
+  );
   if (first.state.kind === "classification") {
     const accumulator = new ClassificationAccumulator(first.state.counts.numClasses);
     outcomes.forEach((outcome, part) => {
@@ -61,21 +71,27 @@ export function mergeClassificationShards(merge: TaskMerge): TaskResult {
       }
     });
     tally.check(accumulator.count);
-    return zeroShotClassificationResult(fields, accumulator.result(), {
-      scored: accumulator.count,
-      skippedCount,
-      skipped,
-    });
+    const counts = accumulator.state();
+    return zeroShotClassificationResult(
+      fields,
+      accumulator.result(),
+      { scored: accumulator.count, skippedCount, skipped },
+      {
+        task_settings: taskSettings,
+        per_class_recall: perClassRecall(counts.perClassTotal, counts.perClassCorrect),
+      },
+    );
   }
   if (first.state.kind === "multilabel") {
     const states = outcomes.map((o) => o.state as MultilabelShardState);
     const { accumulator, scored } = mergeMultilabel(states, sources);
     tally.check(scored);
-    return zeroShotClassificationResult(fields, accumulator.result(), {
-      scored,
-      skippedCount,
-      skipped,
-    });
+    return zeroShotClassificationResult(
+      fields,
+      accumulator.result(),
+      { scored, skippedCount, skipped },
+      { task_settings: taskSettings },
+    );
   }
   throw new PartialError(`${sources[0]}: a ${first.state.kind} partial is not a classification's`, {
     path: sources[0],

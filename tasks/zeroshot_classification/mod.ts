@@ -55,6 +55,7 @@ import { mergeClassificationShards } from "./merge.ts";
 import { choosePrompts, type ChosenPrompts, templatesAsJson } from "./prompts.ts";
 import {
   type ClassificationResultFields,
+  promptSettings,
   type ZeroShotClassificationResult,
   zeroShotClassificationResult,
 } from "./result.ts";
@@ -124,6 +125,10 @@ const zeroShotClassification: ImageTask<
     cacheDir: plan.cacheDir,
     noCache: plan.noCache,
   }),
+  settings: (dataset, options) => {
+    const prompts = choosePrompts(dataset, options);
+    return promptSettings(prompts.classnames, prompts.templates);
+  },
   async prepare({ model, dataset, options, batchSize }) {
     const prompts = choosePrompts(dataset, options);
     const { weights, dim } = await zeroShotClassifier(
@@ -149,11 +154,18 @@ const zeroShotClassification: ImageTask<
       scored: () => scoring.count(),
     };
   },
-  result: (scorer, context, skips) =>
-    zeroShotClassificationResult(resultFields(scorer, context), scorer.scoring.result(), {
-      scored: scorer.scored(),
-      ...skips,
-    }),
+  result: (scorer, context, skips) => {
+    const perClassRecall = scorer.scoring.perClassRecall();
+    return zeroShotClassificationResult(
+      resultFields(scorer, context),
+      scorer.scoring.result(),
+      { scored: scorer.scored(), ...skips },
+      {
+        task_settings: promptSettings(scorer.prompts.classnames, scorer.prompts.templates),
+        ...(perClassRecall !== undefined && { per_class_recall: perClassRecall }),
+      },
+    );
+  },
   shardState(scorer, context, positions) {
     const { scoring, prompts, classifier } = scorer;
     const state = scoring.shardState(positions);

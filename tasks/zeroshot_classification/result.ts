@@ -9,7 +9,10 @@
 
 import type { ClassificationMetrics } from "../../src/metrics/classification.ts";
 import type { MultilabelMetrics } from "../../src/metrics/multilabel.ts";
+import { sha256OfJson, type TaskProvenance } from "../../src/results/provenance.ts";
 import type { SkippedSample, TaskResult } from "../../src/results/result.ts";
+import type { ZeroShotTemplates } from "../../src/dataset/prompts.ts";
+import { templatesAsJson } from "./prompts.ts";
 
 /** The result of a zero-shot classification: evalscope's fields and provenance. */
 export interface ZeroShotClassificationResult extends TaskResult {
@@ -42,13 +45,38 @@ export interface ClassificationResultFields {
 }
 
 /**
+ * The task settings a classification records (`clipbench.task_settings`): the SHA-256 of the
+ * class names used and of the templates used (the canonical JSON of the list, or of the class →
+ * prompts object), as the partial's fingerprint holds them (src/results/provenance.ts).
+ */
+export function classificationSettings(
+  classnames: readonly string[],
+  templates: readonly string[] | Readonly<Record<string, readonly string[]>>,
+): Readonly<Record<string, unknown>> {
+  return {
+    classnames_sha256: sha256OfJson([...classnames]),
+    templates_sha256: sha256OfJson(templates),
+  };
+}
+
+/** {@linkcode classificationSettings} of chosen prompts. */
+export function promptSettings(
+  classnames: readonly string[],
+  templates: ZeroShotTemplates,
+): Readonly<Record<string, unknown>> {
+  return classificationSettings(classnames, templatesAsJson(templates));
+}
+
+/**
  * A classification result, its fields in the order evalscope's file has them. Used by the
- * unsharded run and by the merge of a sharded one, so both write the same file.
+ * unsharded run and by the merge of a sharded one, so both write the same file; `provenance` is
+ * the task's part of the `clipbench` block, which the runner or the merge completes.
  */
 export function zeroShotClassificationResult(
   fields: ClassificationResultFields,
   metrics: ClassificationMetrics | MultilabelMetrics,
   counts: { scored: number; skippedCount: number; skipped: readonly SkippedSample[] },
+  provenance: TaskProvenance,
 ): ZeroShotClassificationResult {
   return {
     dataset: fields.dataset,
@@ -62,5 +90,6 @@ export function zeroShotClassificationResult(
     ...(fields.classnames !== undefined && { classnames: fields.classnames }),
     ...(fields.templates !== undefined && { templates: fields.templates }),
     skipped: counts.skipped,
+    clipbench: provenance,
   };
 }

@@ -26,6 +26,7 @@ import {
   type TorchVectorLanes,
 } from "../../src/metrics/multilabel.ts";
 import type { ShardMetricState } from "../../src/results/partial/shard_outcome.ts";
+import { perClassRecall } from "../../src/results/provenance.ts";
 import { CLASSNAMES_FILE } from "./prompts.ts";
 
 /**
@@ -77,6 +78,11 @@ export interface LabelScoring<T> {
   result(): ClassificationMetrics | MultilabelMetrics;
   /** What a shard records, given the positions of the samples added (in order). */
   shardState(positions: PositionList): ShardMetricState;
+  /**
+   * Single-label: the recall of each class, in class order (`null` for a class without samples);
+   * multi-label: `undefined` (recall needs a threshold the mean average precision does not use).
+   */
+  perClassRecall(): (number | null)[] | undefined;
 }
 
 function singleLabelScoring(classCount: number): LabelScoring<number> {
@@ -97,6 +103,10 @@ function singleLabelScoring(classCount: number): LabelScoring<number> {
     result: () => accumulator.result(),
     // Counts do not depend on the order of the samples: no positions needed.
     shardState: () => ({ kind: "classification", counts: accumulator.state() }),
+    perClassRecall: () => {
+      const { perClassTotal, perClassCorrect } = accumulator.state();
+      return perClassRecall(perClassTotal, perClassCorrect);
+    },
   };
 }
 
@@ -121,6 +131,7 @@ function multiLabelScoring(
         positions: { shards: positions.shards(), indices: positions.indices() },
       };
     },
+    perClassRecall: () => undefined,
   };
 }
 

@@ -83,6 +83,7 @@ export function mergeRetrievalShards(merge: TaskMerge): TaskResult {
   return zeroShotRetrievalResult(
     { dataset: String(fields.dataset), model: String(fields.model) },
     accumulator.result(recallK as number[]),
+    recallK as number[],
     {
       images: accumulator.imageCount,
       captions: accumulator.captionCount,

@@ -47,7 +47,11 @@ import {
 } from "../task.ts";
 import { sampleCaptions } from "./captions.ts";
 import { mergeRetrievalShards } from "./merge.ts";
-import { type ZeroShotRetrievalResult, zeroShotRetrievalResult } from "./result.ts";
+import {
+  retrievalSettings,
+  type ZeroShotRetrievalResult,
+  zeroShotRetrievalResult,
+} from "./result.ts";
 
 /** The recall@k list used when none is given. */
 export const DEFAULT_RECALL_K: readonly number[] = [1, 5, 10];
@@ -95,6 +99,7 @@ const zeroShotRetrieval: ImageTask<
   name: "zeroshot_retrieval",
   datasetOf: (run) => run.dataset,
   optionsOf: (run) => ({ ...run.common, recallK: run.plan.recallK }),
+  settings: (_dataset, options) => retrievalSettings(recallKOf(options)).task_settings,
   validate(options) {
     const recallK = recallKOf(options);
     validateRecallK(recallK);
@@ -138,6 +143,7 @@ const zeroShotRetrieval: ImageTask<
     return zeroShotRetrievalResult(
       { dataset: options.datasetName, model: model.name },
       accumulator.result(recallKOf(options)),
+      recallKOf(options),
       { images: accumulator.imageCount, captions: accumulator.captionCount, ...skips },
     );
   },

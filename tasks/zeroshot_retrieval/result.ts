@@ -7,6 +7,7 @@
  */
 
 import type { RetrievalMetrics } from "../../src/metrics/retrieval.ts";
+import type { TaskProvenance } from "../../src/results/provenance.ts";
 import type { SkippedSample, TaskResult } from "../../src/results/result.ts";
 
 /** The result of a retrieval evaluation: a {@linkcode TaskResult} plus the counts. */
@@ -21,13 +22,20 @@ export interface ZeroShotRetrievalResult extends TaskResult {
   readonly n_captions: number;
 }
 
+/** The task settings a retrieval records (`clipbench.task_settings`): the k of recall@k. */
+export function retrievalSettings(recallK: readonly number[]): TaskProvenance {
+  return { task_settings: { recall_k: [...recallK] } };
+}
+
 /**
  * A retrieval result, its fields in the order the file has them. Used by the unsharded run and by
- * the merge of a sharded one, so both write the same file.
+ * the merge of a sharded one, so both write the same file; the task's part of the `clipbench`
+ * block records the recall@k list ({@linkcode retrievalSettings}).
  */
 export function zeroShotRetrievalResult(
   fields: { readonly dataset: string; readonly model: string },
   metrics: RetrievalMetrics,
+  recallK: readonly number[],
   counts: {
     images: number;
     captions: number;
@@ -45,5 +53,6 @@ export function zeroShotRetrievalResult(
     n_captions: counts.captions,
     n_skipped: counts.skippedCount,
     skipped: counts.skipped,
+    clipbench: retrievalSettings(recallK),
   };
 }

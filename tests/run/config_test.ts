@@ -126,6 +126,55 @@ Deno.test("config: per-model hub and revision, as evalscope's models entries car
   ]);
 });
 
+Deno.test("config: models[].name files a model's results under that name; it must be a folder name", () => {
+  const config = cloneConfig();
+  config.eval_config.eval.models = [
+    { model_name: "a/tiny-clip", name: "tiny-a" },
+    { model_name: "b/tiny-clip", hub: "huggingface", name: "tiny-b" },
+  ];
+  const plan = completePlan(planFromTaskConfig(config, "cfg.json"));
+  assert.deepEqual(plan.models.map((m) => m.name), ["tiny-a", "tiny-b"]);
+  for (const bad of ["a/b", "..", "", 3]) {
+    config.eval_config.eval.models = [{ model_name: "a/tiny-clip", name: bad }];
+    assert.throws(
+      () => planFromTaskConfig(config, "cfg.json"),
+      usageError(/cfg\.json: eval_config\.eval\.models\[0\]\.name must be/),
+      String(bad),
+    );
+  }
+  // Unknown keys in a models entry are still refused.
+  config.eval_config.eval.models = [{ model_name: "a/tiny-clip", nmae: "x" }];
+  assert.throws(
+    () => planFromTaskConfig(config, "cfg.json"),
+    usageError(
+      /unknown key 'nmae' in cfg\.json: eval_config\.eval\.models\[0\] \(known keys: model_name, revision, hub, name\)/,
+    ),
+  );
+});
+
+Deno.test("cli: --model-name pairs with --model in order; the counts must match", async () => {
+  const plan = await planFromFlags([
+    "--model",
+    "a/m",
+    "b/m",
+    "--model-name",
+    "ma",
+    "mb",
+    "--dataset",
+    "cars",
+  ]);
+  assert.ok(plan !== "help");
+  assert.deepEqual(plan.models, [{ id: "a/m", name: "ma" }, { id: "b/m", name: "mb" }]);
+  await assert.rejects(
+    () => planFromFlags(["--model", "a/m", "b/m", "--model-name", "ma", "--dataset", "cars"]),
+    usageError(/--model-name is given 1 time\(s\) for 2 model\(s\)/),
+  );
+  await assert.rejects(
+    () => planFromFlags(["--model", "a/m", "--model-name", "x/y", "--dataset", "cars"]),
+    usageError(/--model-name must be a folder name/),
+  );
+});
+
 Deno.test("config: null limit and a single dataset string are accepted, as evalscope allows", () => {
   const config = cloneConfig();
   config.eval_config.eval.limit = null;

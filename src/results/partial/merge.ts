@@ -31,6 +31,13 @@
  *   unsharded run lists them; the skipped-sample threshold and "nothing scored" are checked over
  *   the whole dataset, with the unsharded run's messages.
  *
+ * The merged result carries the `clipbench` block (src/results/provenance.ts) with what the
+ * partials know: the model's name, family, fingerprint and file hashes (not the model as given:
+ * `given` is `null`), the settings that change numbers, the task's settings and per-class recall
+ * (computed from the merged counts), the shard count and how the shards read the dataset, and the
+ * samples; `time` and `runtime` are `null` (the shards ran apart). `settings` and `task_settings`
+ * are those of the unsharded run, so `--skip-existing` takes one for the other.
+ *
  * The embeddings themselves are what onnxruntime computes for each image and caption; a shard
  * puts a sample in a different batch than an unsharded run would. For graphs whose rows do not
  * depend on the rest of the batch (CLIP's fixed-length text rows, the vision towers; checked on
@@ -42,6 +49,12 @@
  */
 
 import { MAX_LISTED_SKIPS, type TaskName, type TaskResult } from "../result.ts";
+import {
+  clipbenchBlock,
+  modelProvenanceOf,
+  numberSettings,
+  type TaskProvenance,
+} from "../provenance.ts";
 import { SampleTally } from "../../run/sample_tally.ts";
 import type { PositionedSkip } from "../../dataset/sharding/shard_reading.ts";
 import { formatShardSpec } from "../../dataset/sharding/shard_spec.ts";
@@ -181,7 +194,7 @@ export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
     tally.onSkip({ key: skip.key, source: skip.source, reason: skip.reason });
   }
   tally.skippedCount = skips.count;
-  return taskDefinition(first.resultFields.task as TaskName).merge({
+  const result = taskDefinition(first.resultFields.task as TaskName).merge({
     outcomes,
     sources,
     fingerprint,
@@ -189,6 +202,27 @@ export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
     skippedCount: skips.count,
     skipped: tally.skipped,
   });
+  const limit = fingerprint.options.limit;
+  return {
+    ...result,
+    clipbench: clipbenchBlock({
+      model: modelProvenanceOf(fingerprint.model, { given: null, name: result.model }),
+      settings: numberSettings(
+        fingerprint.model,
+        String(fingerprint.dataset.split),
+        typeof limit === "number" ? limit : null,
+      ),
+      task: (result.clipbench ?? { task_settings: {} }) as TaskProvenance,
+      shards: {
+        count: first.shard.count,
+        reading: first.reading.mode,
+        tar_files: first.reading.nshards,
+      },
+      samples: { scored: result.n_samples, skipped: result.n_skipped },
+      time: null,
+      runtime: null,
+    }),
+  };
 }
 
 /**

@@ -1,0 +1,141 @@
+/**
+ * The model × dataset tables of a report, one per task, as data: each result's shown metrics
+ * with their intervals ({@linkcode mainMetrics}), its setting differences
+ * ({@linkcode findSettingDifferences}), and per model the mean of each shown metric over the
+ * datasets it has (with their number) and, when the models do not all have the same datasets,
+ * over the datasets all of them share. The Markdown, CSV and JSON writers format this.
+ *
+ * @module
+ */
+
+import type { TaskName } from "../results/result.ts";
+import { mainMetrics, type MetricValue } from "./main_metrics.ts";
+import type { ReportedResult } from "./result_files.ts";
+import { findSettingDifferences, type SettingDifference } from "./settings_difference.ts";
+
+/** One model's result on one dataset. */
+export interface ReportCell {
+  /** Model name. */
+  readonly model: string;
+  /** Dataset name. */
+  readonly dataset: string;
+  /** The result. */
+  readonly result: ReportedResult;
+  /** Its shown metrics. */
+  readonly metrics: readonly MetricValue[];
+  /** Settings in which it differs from the dataset's other results. */
+  readonly settingDifferences: readonly SettingDifference[];
+}
+
+/** The mean of one metric over some of a model's datasets. */
+export interface MetricAverage {
+  /** Metric label (for classification, `main`: acc1, or mAP on multi-label datasets). */
+  readonly label: string;
+  /** The mean; `null` when no dataset has a value. */
+  readonly mean: number | null;
+  /** Datasets averaged. */
+  readonly count: number;
+}
+
+/** A model's averages in one task's table. */
+export interface ModelAverages {
+  /** Model name. */
+  readonly model: string;
+  /** Over all datasets the model has. */
+  readonly all: readonly MetricAverage[];
+  /** Over the datasets every model of the table has; absent when all have the same ones. */
+  readonly shared?: readonly MetricAverage[];
+}
+
+/** One task's table. */
+export interface TaskTable {
+  /** Task. */
+  readonly task: TaskName;
+  /** Datasets, sorted. */
+  readonly datasets: readonly string[];
+  /** Models, sorted. */
+  readonly models: readonly string[];
+  /** Metric labels shown, in order. */
+  readonly labels: readonly string[];
+  /** Every result, by dataset then model. */
+  readonly cells: readonly ReportCell[];
+  /** Per model averages. */
+  readonly averages: readonly ModelAverages[];
+}
+
+/** A report: its tables, in task order (classification, then retrieval). */
+export interface Report {
+  /** One table per task present. */
+  readonly tables: readonly TaskTable[];
+}
+
+/** The label classification averages are given under (acc1, or mAP for multi-label data). */
+export const CLASSIFICATION_MAIN_LABEL = "main";
+
+function averageKey(task: TaskName, metric: MetricValue): string {
+  return task === "zeroshot_classification" ? CLASSIFICATION_MAIN_LABEL : metric.label;
+}
+
+function average(
+  task: TaskName,
+  labels: readonly string[],
+  cells: readonly ReportCell[],
+): MetricAverage[] {
+  return labels.map((label) => {
+    const values: number[] = [];
+    for (const cell of cells) {
+      const metric = cell.metrics.find((m) => averageKey(task, m) === label);
+      if (metric?.value !== null && metric?.value !== undefined) values.push(metric.value);
+    }
+    const mean = values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+    return { label, mean, count: values.length };
+  });
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Builds the tables of `results`. */
+export function buildReport(results: readonly ReportedResult[]): Report {
+  const differences = findSettingDifferences(results);
+  const tables: TaskTable[] = [];
+  for (const task of ["zeroshot_classification", "zeroshot_retrieval"] as const) {
+    const ofTask = results.filter((r) => r.task === task);
+    if (ofTask.length === 0) continue;
+    const cells: ReportCell[] = ofTask
+      .map((result) => ({
+        model: result.model,
+        dataset: result.dataset,
+        result,
+        metrics: mainMetrics(result),
+        settingDifferences: differences.get(result) ?? [],
+      }))
+      .sort((a, b) => compareText(a.dataset, b.dataset) || compareText(a.model, b.model));
+    const datasets = [...new Set(cells.map((c) => c.dataset))];
+    const models = [...new Set(cells.map((c) => c.model))].sort(compareText);
+    const labels = [...new Set(cells.flatMap((c) => c.metrics.map((m) => m.label)))];
+    if (task === "zeroshot_retrieval") {
+      labels.sort((a, b) => {
+        const [sideA, kA] = [a.split(" ")[0], Number(a.split("@")[1])];
+        const [sideB, kB] = [b.split(" ")[0], Number(b.split("@")[1])];
+        return sideA === sideB ? kA - kB : compareText(sideA, sideB);
+      });
+    }
+    const averageLabels = task === "zeroshot_classification" ? [CLASSIFICATION_MAIN_LABEL] : labels;
+    const datasetsOf = (model: string) =>
+      new Set(cells.filter((c) => c.model === model).map((c) => c.dataset));
+    const shared = datasets.filter((d) => models.every((m) => datasetsOf(m).has(d)));
+    const allSame = models.every((m) => datasetsOf(m).size === shared.length);
+    const averages = models.map((model) => {
+      const own = cells.filter((c) => c.model === model);
+      return {
+        model,
+        all: average(task, averageLabels, own),
+        ...(!allSame && {
+          shared: average(task, averageLabels, own.filter((c) => shared.includes(c.dataset))),
+        }),
+      };
+    });
+    tables.push({ task, datasets, models, labels, cells, averages });
+  }
+  return { tables };
+}
