@@ -65,7 +65,7 @@ export interface BootstrapInterval {
 }
 
 /** Validated options with defaults filled in. */
-export function resolveBootstrapOptions(options: BootstrapOptions): {
+function resolveBootstrapOptions(options: BootstrapOptions): {
   resamples: number;
   confidence: number;
   seed: number | null;
@@ -89,7 +89,7 @@ export function resolveBootstrapOptions(options: BootstrapOptions): {
  *
  * @throws {RangeError} when the source gives the wrong number of indices or one out of range.
  */
-export function drawResample(source: ResampleIndexSource, resample: number, n: number) {
+function drawResample(source: ResampleIndexSource, resample: number, n: number) {
   const indices = source(resample, n);
   if (indices.length !== n) {
     throw new RangeError(`resample ${resample} has ${indices.length} indices, expected ${n}`);
@@ -104,7 +104,7 @@ export function drawResample(source: ResampleIndexSource, resample: number, n: n
 }
 
 /** The two percentiles (in %) bounding a central interval of the given confidence. */
-export function intervalPercentiles(confidence: number): [number, number] {
+function intervalPercentiles(confidence: number): [number, number] {
   return [50 * (1 - confidence), 50 * (1 + confidence)];
 }
 

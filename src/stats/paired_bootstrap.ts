@@ -10,12 +10,9 @@
 import {
   type BootstrapInterval,
   type BootstrapOptions,
-  drawResample,
-  intervalPercentiles,
   meanAt,
-  resolveBootstrapOptions,
+  percentileBootstrap,
 } from "./bootstrap.ts";
-import { percentiles } from "./percentile.ts";
 
 /**
  * The paired percentile-bootstrap interval of `metricA − metricB` over n shared samples.
@@ -30,19 +27,8 @@ export function pairedBootstrapDifference(
   metricB: (indices: ArrayLike<number>) => number,
   options: BootstrapOptions = {},
 ): BootstrapInterval {
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new RangeError(`the bootstrap needs at least one sample, got ${n}`);
-  }
-  const { resamples, confidence, seed, indices } = resolveBootstrapOptions(options);
-  const all = new Uint32Array(n);
-  for (let i = 0; i < n; i++) all[i] = i;
-  const differences = new Float64Array(resamples);
-  for (let r = 0; r < resamples; r++) {
-    const resample = drawResample(indices, r, n);
-    differences[r] = metricA(resample) - metricB(resample);
-  }
-  const [low, high] = percentiles(differences, intervalPercentiles(confidence));
-  return { estimate: metricA(all) - metricB(all), low, high, confidence, resamples, seed };
+  // One statistic over the shared resample: both metrics see the same indices.
+  return percentileBootstrap(n, (indices) => metricA(indices) - metricB(indices), options);
 }
 
 /**
