@@ -87,6 +87,29 @@ export async function tinyChineseClipFiles(variants = false): Promise<RepoFiles>
   }
 }
 
+/** The model id of evalscope's clip_benchmark example (a ModelScope repository). */
+export const SEED_MODEL_ID = "AI-ModelScope/chinese-clip-vit-large-patch14-336px";
+
+/** evalscope's clip_benchmark example task configuration, as its documentation gives it. */
+export const SEED_TASK_CFG = {
+  work_dir: "outputs",
+  eval_backend: "RAGEval",
+  eval_config: {
+    tool: "clip_benchmark",
+    eval: {
+      models: [{ model_name: SEED_MODEL_ID }],
+      dataset_name: ["muge", "flickr8k"],
+      split: "test",
+      batch_size: 128,
+      num_workers: 1,
+      verbose: true,
+      skip_existing: false,
+      cache_dir: "cache",
+      limit: 1000,
+    },
+  },
+} as const;
+
 /**
  * A repository holding PyTorch weights only, as ModelScope's
  * `AI-ModelScope/chinese-clip-vit-large-patch14-336px` does.

@@ -7,9 +7,12 @@
 import assert from "node:assert/strict";
 import { runCli } from "../_cli.ts";
 import { startFakeHub } from "../_fake_hub.ts";
-import { retrievalDatasetFiles, tinyChineseClipFiles } from "../_hub_fixtures.ts";
-
-const MODEL_ID = "AI-ModelScope/chinese-clip-vit-large-patch14-336px";
+import {
+  retrievalDatasetFiles,
+  SEED_MODEL_ID as MODEL_ID,
+  SEED_TASK_CFG,
+  tinyChineseClipFiles,
+} from "../_hub_fixtures.ts";
 
 Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the caches", async () => {
   const hub = startFakeHub({
@@ -33,24 +36,7 @@ Deno.test("cli: the seed's task_cfg runs from a hub, then offline from the cache
   try {
     await Deno.writeTextFile(
       `${work}/task_cfg.json`,
-      JSON.stringify({
-        work_dir: "outputs",
-        eval_backend: "RAGEval",
-        eval_config: {
-          tool: "clip_benchmark",
-          eval: {
-            models: [{ model_name: MODEL_ID }],
-            dataset_name: ["muge", "flickr8k"],
-            split: "test",
-            batch_size: 128,
-            num_workers: 1,
-            verbose: true,
-            skip_existing: false,
-            cache_dir: "cache",
-            limit: 1000,
-          },
-        },
-      }),
+      JSON.stringify(SEED_TASK_CFG),
     );
     const env = {
       CLIPBENCH_CACHE: `${work}/clipbench`,

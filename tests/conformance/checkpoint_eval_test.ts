@@ -12,7 +12,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../_cli.ts";
 import { startFakeHub } from "../_fake_hub.ts";
-import { readFolder, retrievalDatasetFiles } from "../_hub_fixtures.ts";
+import {
+  readFolder,
+  retrievalDatasetFiles,
+  SEED_MODEL_ID as MODEL_ID,
+  SEED_TASK_CFG,
+} from "../_hub_fixtures.ts";
 import { KIT_DIR, kitTest } from "../_kit.ts";
 
 const CHECKPOINTS = `${KIT_DIR}/checkpoints`;
@@ -220,7 +225,6 @@ kitTest(
 kitTest(
   "checkpoint eval: evalscope's example task_cfg against a ModelScope Chinese-CLIP checkpoint, then offline",
   async () => {
-    const MODEL_ID = "AI-ModelScope/chinese-clip-vit-large-patch14-336px";
     const checkpoint = await readFolder(`${CHECKPOINTS}/chinese-clip-tiny-random`);
     delete checkpoint["model.safetensors"]; // as on ModelScope: pytorch_model.bin only
     for (const path of Object.keys(checkpoint)) {
@@ -255,24 +259,7 @@ kitTest(
     try {
       await Deno.writeTextFile(
         join(work, "task_cfg.json"),
-        JSON.stringify({
-          work_dir: "outputs",
-          eval_backend: "RAGEval",
-          eval_config: {
-            tool: "clip_benchmark",
-            eval: {
-              models: [{ model_name: MODEL_ID }],
-              dataset_name: ["muge", "flickr8k"],
-              split: "test",
-              batch_size: 128,
-              num_workers: 1,
-              verbose: true,
-              skip_existing: false,
-              cache_dir: "cache",
-              limit: 1000,
-            },
-          },
-        }),
+        JSON.stringify(SEED_TASK_CFG),
       );
       const env = {
         CLIPBENCH_CACHE: join(work, "clipbench"),

@@ -25,30 +25,10 @@ import {
   pytorchOnlyFiles,
   type RepoFiles,
   retrievalDatasetFiles,
+  SEED_MODEL_ID as MODEL_ID,
+  SEED_TASK_CFG,
   tinyChineseClipFiles,
 } from "../_hub_fixtures.ts";
-
-/** The seed's task configuration (evalscope's clip_benchmark example). */
-const SEED_TASK_CFG = {
-  work_dir: "outputs",
-  eval_backend: "RAGEval",
-  eval_config: {
-    tool: "clip_benchmark",
-    eval: {
-      models: [{ model_name: "AI-ModelScope/chinese-clip-vit-large-patch14-336px" }],
-      dataset_name: ["muge", "flickr8k"],
-      split: "test",
-      batch_size: 128,
-      num_workers: 1,
-      verbose: true,
-      skip_existing: false,
-      cache_dir: "cache",
-      limit: 1000,
-    },
-  },
-};
-
-const MODEL_ID = "AI-ModelScope/chinese-clip-vit-large-patch14-336px";
 
 /** Retries without real waiting. */
 const FAST_HTTP = {
