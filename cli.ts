@@ -32,10 +32,11 @@ import { MODEL_DTYPES } from "./src/model/files.ts";
 import { GRAPH_OPTIMIZATION_LEVELS } from "./src/model/onnx_session.ts";
 import { parseHubName } from "./src/hub/hub_settings.ts";
 import { listDatasets } from "./src/dataset/dataset_list.ts";
+import { listDatasetsUnderRoot } from "./src/dataset/root_listing.ts";
 import { CUSTOM_DATASET, resultNames, runEvaluations } from "./src/run/evaluate.ts";
 import { datasetRepositoryId } from "./src/hub/resolve_dataset.ts";
 import { inspectImage, inspectText } from "./src/run/inspect.ts";
-import { formatResultsTable, prepareResultFolders, writeResult } from "./src/results/result.ts";
+import { prepareResultFolders, writeResult } from "./src/results/result.ts";
 import { checkModelArgument, checkModelFolder } from "./src/run/model_argument.ts";
 import {
   parseShardSpec,
@@ -43,10 +44,16 @@ import {
   shardFromEnvironment,
 } from "./src/dataset/sharding/shard_spec.ts";
 import { exitWithParent, runLocalShards } from "./src/run/local_shards.ts";
-import { mergePartialFiles } from "./src/results/partial/merge.ts";
+import { mergePartialFilesAndWrite } from "./src/results/partial/merge.ts";
 import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
 import type { HubName } from "./src/hub/hub_settings.ts";
 
+import { expandDatasetArguments } from "./src/cli/dataset_arguments.ts";
+import { formatSummaryTable } from "./src/cli/summary_table.ts";
+import { writeMessage } from "./src/run/terminal_wrap.ts";
+import { didYouMean } from "./src/cli/did_you_mean.ts";
+import { checkOutputTemplate, prepareOutputTemplateFolders } from "./src/run/output_template.ts";
+import { findRegisteredDataset, REGISTERED_DATASETS } from "./src/dataset/registry.ts";
 import { VERSION } from "./src/version.ts";
 import "./tasks/mod.ts";
 export { VERSION };
@@ -64,6 +71,7 @@ Usage:
   deno run -A cli.ts inspect image [flags] FILE     print the preprocessed tensor
   deno run -A cli.ts datasets [flags]          list the 43 CLIP_benchmark datasets
   deno run -A cli.ts help [eval|convert|report|compare|merge|serve|inspect|datasets]  show help
+  deno run -A cli.ts --version                 print the version
 
 Run 'deno run -A cli.ts eval --help' for the evaluation flags.
 `;
@@ -92,7 +100,9 @@ Flags:
                           open_clip checkpoint without it uses Hugging Face's
                           openai/clip-vit-base-patch32
   --no-convert            refuse PyTorch checkpoints instead of converting them
-  --dataset NAME          dataset name(s); repeatable, or several after one flag
+  --dataset NAME|FILE     dataset name(s); repeatable, or several after one flag; an existing
+                          .txt file lists names, one per line (# comments and blank lines
+                          ignored), as CLIP_benchmark's --dataset takes it
   --dataset-root ROOT     folder or http(s) URL of the dataset; {dataset} is replaced by each
                           name (required when several datasets share it). Without it, datasets
                           come from the hub by name (see 'cli.ts datasets')
@@ -106,6 +116,9 @@ Flags:
                           the image graph; helps when reading is slow)
   --limit N               score only the first N samples of each dataset, in shard order
   --output-dir DIR        where result files go (default: outputs)
+  --output PATH           write each result to PATH instead, {dataset}, {model} and {task}
+                          replaced (CLIP_benchmark's templated --output), e.g.
+                          results/{model}/{dataset}_{task}.json; folders are created
   --skip-existing         skip a model/dataset pair whose result file was made with the same
                           settings (model files, split, limit, dtype, preprocessing, prompts,
                           task options); otherwise run it again and say why
@@ -130,6 +143,9 @@ Flags:
                           {class: [prompts]}}
   --dump-classnames       add the class names used to classification results
   --dump-templates        add the templates used to classification results
+  --save-predictions      write each result's per-sample predictions beside it
+                          (<dataset>_<task>.predictions.jsonl: for report's bootstrap intervals
+                          and compare's paired tests)
   --dtype DTYPE           ONNX variant by transformers.js file suffix: fp32 (default), fp16, q8,
                           int8, uint8, q4, q4f16, bnb4
   --preprocess MODE       hf (transformers' image processor, default) or openclip (open_clip /
@@ -247,10 +263,16 @@ Flags:
 const DATASETS_HELP =
   `Usage: deno run -A cli.ts datasets [--hub modelscope|huggingface] [--cache-dir DIR]
                                       [--split NAME]
+       deno run -A cli.ts datasets --dataset-root ROOT [--split NAME]
 
 Lists the datasets clipbench knows by name (CLIP_benchmark's WebDataset repositories
 clip-benchmark/wds_<name>): task, ModelScope and Hugging Face repository ids, and how much of the
 split (default test) is in the cache of the chosen hub (default modelscope; --cache-dir as for eval).
+
+With --dataset-root, lists the datasets found under a folder or http(s) URL instead, as
+'eval --dataset-root' reads them: ROOT with {dataset} where the name goes (data/{dataset}), or
+the folder or URL holding one folder per dataset. A folder's entries are looked at; an HTTP root
+is probed for the registered names. Each row: name, task, shards of the split, location.
 `;
 
 const INSPECT_HELP = `Usage:
@@ -344,6 +366,11 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig["options"]>)
         `${flag} needs a value (one starting with '-' is written ${flag}=VALUE)`,
       );
     }
+    const unknown = /^Unknown option '(--[^'=]+)/.exec(message)?.[1];
+    if (unknown !== undefined) {
+      const known = Object.keys(options).map((name) => `--${name}`);
+      throw new UsageError(`${message.split("\n")[0].trim()}${didYouMean(unknown, known)}`);
+    }
     throw new UsageError(message.split("\n")[0].trim());
   }
 }
@@ -364,6 +391,7 @@ export async function planFromFlags(
     "num-workers": { type: "string" },
     limit: { type: "string" },
     "output-dir": { type: "string" },
+    output: { type: "string" },
     "skip-existing": { type: "boolean" },
     quiet: { type: "boolean" },
     config: { type: "string" },
@@ -379,6 +407,7 @@ export async function planFromFlags(
     templates: { type: "string" },
     "dump-classnames": { type: "boolean" },
     "dump-templates": { type: "boolean" },
+    "save-predictions": { type: "boolean" },
     hub: { type: "string" },
     revision: { type: "string" },
     endpoint: { type: "string" },
@@ -412,9 +441,10 @@ export async function planFromFlags(
   const count = (value: string, flag: string) => expectInteger(value, flag, true);
   const list = (name: string) =>
     (values[name] as string[] | undefined)?.flatMap((v) => v.split(",")).filter(Boolean);
+  const datasetValues = list("dataset");
   const flags: Partial<EvalPlan> = {
     models: list("model")?.map((id) => ({ id })),
-    datasets: list("dataset"),
+    datasets: datasetValues && await expandDatasetArguments(datasetValues),
     datasetRoot: option("dataset-root", text),
     split: option("split", text),
     task: option("task", parseTaskChoice),
@@ -422,6 +452,7 @@ export async function planFromFlags(
     numWorkers: option("num-workers", count),
     limit: option("limit", integer),
     outputDir: option("output-dir", text),
+    outputTemplate: option("output", text),
     skipExisting: values["skip-existing"] ? true : undefined,
     quiet: values.quiet ? true : undefined,
     cacheDir: option("cache-dir", text),
@@ -445,6 +476,7 @@ export async function planFromFlags(
     templatesFile: option("templates", text),
     dumpClassnames: values["dump-classnames"] ? true : undefined,
     dumpTemplates: values["dump-templates"] ? true : undefined,
+    savePredictions: values["save-predictions"] ? true : undefined,
     hub: option("hub", parseHubName),
     revision: option("revision", text),
     endpoint: option("endpoint", text),
@@ -544,14 +576,24 @@ async function checkBeforeEvaluating(plan: EvalPlan): Promise<void> {
   if (plan.datasetRoot === undefined) {
     // Datasets by name come from a hub: an unknown name is a configuration error.
     for (const name of plan.datasets) {
-      if (name !== CUSTOM_DATASET) datasetRepositoryId(name, plan.hub);
+      if (name === CUSTOM_DATASET) continue;
+      if (!name.includes("/") && findRegisteredDataset(name) === undefined) {
+        const known = REGISTERED_DATASETS.map((dataset) => dataset.name);
+        throw new UsageError(
+          `unknown dataset '${name}'${didYouMean(name, known)}: not one of the ${known.length} ` +
+            `registered datasets (\`cli.ts datasets\` lists them); give a hub repository id ` +
+            `(org/name) or --dataset-root for other data`,
+        );
+      }
+      datasetRepositoryId(name, plan.hub);
     }
   }
-  await prepareResultFolders(
-    plan.outputDir,
-    resultNames(plan.models),
-    plan.datasets,
-  );
+  const names = resultNames(plan.models);
+  await prepareResultFolders(plan.outputDir, names, plan.datasets);
+  if (plan.outputTemplate !== undefined) {
+    checkOutputTemplate(plan.outputTemplate, names, plan.datasets);
+    await prepareOutputTemplateFolders(plan.outputTemplate, names, plan.datasets);
+  }
 }
 
 /** The exit status for failed evaluations: 2 when one failed on its configuration, else 1. */
@@ -571,27 +613,31 @@ async function runEval(args: string[]): Promise<number> {
   await checkBeforeEvaluating(plan);
   if (extras?.localShards !== undefined) {
     const outcome = await runLocalShards({
-      args: withoutFlags(expandListFlags(args), ["--shards", "--output-dir"]),
+      args: withoutFlags(expandListFlags(args), ["--shards", "--output-dir", "--output"]),
       count: extras.localShards,
       outputDir: plan.outputDir,
+      outputTemplate: plan.outputTemplate,
       threadsGiven: extras.threadsGiven,
       numWorkersGiven: extras.numWorkersGiven,
       quiet: plan.quiet,
     });
-    if (outcome.results.length > 0) console.log(formatResultsTable(outcome.results));
+    if (outcome.results.length > 0) console.log(formatSummaryTable(outcome.results));
     if (outcome.failures.length > 0) {
-      console.error(`${outcome.failures.length} failure(s):`);
-      for (const f of outcome.failures) console.error(`  ${f.what}: ${f.error.message}`);
+      writeMessage(`${outcome.failures.length} failure(s):`);
+      for (const f of outcome.failures) writeMessage(`  ${f.what}: ${f.error.message}`);
       return 1;
     }
     return 0;
   }
-  const { summary, reused, failures } = await runEvaluations(plan);
-  if (summary.length > 0) console.log(formatResultsTable(summary, new Set(reused)));
+  // Messages are wrapped at a terminal's width (so the progress bar's line is never wrapped).
+  const { summary, reused, failures } = await runEvaluations(plan, {
+    log: (message) => plan.quiet || writeMessage(message),
+  });
+  if (summary.length > 0) console.log(formatSummaryTable(summary, new Set(reused)));
   if (failures.length > 0) {
-    console.error(`${failures.length} evaluation(s) failed:`);
+    writeMessage(`${failures.length} evaluation(s) failed:`);
     for (const f of failures) {
-      console.error(`  ${f.model} / ${f.dataset}: ${(f.error as Error).message}`);
+      writeMessage(`  ${f.model} / ${f.dataset}: ${(f.error as Error).message}`);
     }
     return failureStatus(failures.map((f) => f.error));
   }
@@ -669,11 +715,14 @@ async function runMerge(args: string[]): Promise<number> {
   }
   const outputDir = (values["output-dir"] as string | undefined) ?? "outputs";
   await prepareResultFolders(outputDir, [], []);
-  const result = await mergePartialFiles(positionals);
-  const path = await writeResult(outputDir, result);
+  const { result, path, predictionsPath } = await mergePartialFilesAndWrite(
+    positionals,
+    (merged) => writeResult(outputDir, merged),
+  );
   if (!values.quiet) {
     console.error(`merged ${positionals.length} partial(s): wrote ${path}`);
-    console.log(formatResultsTable([result]));
+    if (predictionsPath) console.error(`merged their predictions: wrote ${predictionsPath}`);
+    console.log(formatSummaryTable([result]));
   }
   return 0;
 }
@@ -831,6 +880,7 @@ async function runDatasets(args: string[]): Promise<number> {
     hub: { type: "string" },
     "cache-dir": { type: "string" },
     split: { type: "string" },
+    "dataset-root": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -838,6 +888,16 @@ async function runDatasets(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const root = values["dataset-root"] as string | undefined;
+  if (root !== undefined) {
+    if (values.hub !== undefined || values["cache-dir"] !== undefined) {
+      throw new UsageError(
+        "--dataset-root lists a root's datasets; --hub and --cache-dir do not apply",
+      );
+    }
+    console.log(await listDatasetsUnderRoot(root, { split: values.split as string | undefined }));
+    return 0;
+  }
   const hub = values.hub === undefined ? undefined : parseHubName(values.hub as string, "--hub");
   console.log(
     await listDatasets({
@@ -848,6 +908,19 @@ async function runDatasets(args: string[]): Promise<number> {
   );
   return 0;
 }
+
+/** The commands of {@linkcode main}. */
+const COMMANDS = [
+  "eval",
+  "convert",
+  "report",
+  "compare",
+  "merge",
+  "serve",
+  "inspect",
+  "datasets",
+  "help",
+];
 
 /** Runs the command line and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -902,7 +975,7 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       default:
         throw new UsageError(
-          `unknown command '${command}' (eval, convert, report, compare, merge, serve, inspect, datasets, help)`,
+          `unknown command '${command}'${didYouMean(command, COMMANDS)} (${COMMANDS.join(", ")})`,
         );
     }
   } catch (error) {

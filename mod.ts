@@ -206,10 +206,43 @@ export {
   writePartial,
 } from "./src/results/partial/partial_file.ts";
 export {
+  type MergedResult,
   mergePartialFiles,
+  mergePartialFilesAndWrite,
   mergePartials,
+  mergeWithPredictions,
   type SourcedPartial,
 } from "./src/results/partial/merge.ts";
+export { type ShardPredictions } from "./src/results/predictions/merge_predictions.ts";
+export {
+  type ClassificationRow,
+  type MultilabelRow,
+  type PredictionRow,
+  type Predictions,
+  PREDICTIONS_FORMAT,
+  PREDICTIONS_VERSION,
+  PredictionsError,
+  type PredictionsHeader,
+  type PredictionsKind,
+  predictionsPathFor,
+  readFinalPredictions,
+  readPredictions,
+  type RetrievalRow,
+  type ShardPredictionRow,
+  type TaskPredictionsHeader,
+} from "./src/results/predictions/predictions_file.ts";
+export {
+  type PredictionSink,
+  PredictionsWriter,
+} from "./src/results/predictions/predictions_writer.ts";
+export {
+  allRows,
+  type SampleMetric,
+  type SampleOutcomes,
+  sampleOutcomes,
+} from "./src/results/predictions/sample_metrics.ts";
+export { CombinedProgress, type CombinedProgressOptions } from "./src/run/shard_progress.ts";
+export { type ProgressRecord } from "./src/run/progress.ts";
 export {
   cliCommand,
   type LocalShardsOptions,

@@ -42,6 +42,8 @@ import {
   type PipelineOptions,
 } from "../src/pipeline/image_embeddings.ts";
 import type { ShardOutcome } from "../src/results/partial/shard_outcome.ts";
+import type { TaskPredictionsHeader } from "../src/results/predictions/predictions_file.ts";
+import type { PredictionSink } from "../src/results/predictions/predictions_writer.ts";
 import type { SkippedSample, TaskName, TaskResult } from "../src/results/result.ts";
 import {
   type EvaluationProgress,
@@ -64,6 +66,11 @@ export interface ImageTaskOptions extends PipelineOptions {
   readonly onProgress?: (progress: EvaluationProgress) => void;
   /** Stops the evaluation. */
   readonly signal?: AbortSignal;
+  /**
+   * Where each scored sample's prediction goes (`--save-predictions`,
+   * src/results/predictions/predictions_file.ts); none when absent.
+   */
+  readonly predictions?: PredictionSink;
 }
 
 /** What a task reads: a dataset whose samples stream in shard order. */
@@ -81,12 +88,26 @@ export interface TaskContext<Dataset, Options> {
   readonly batchSize: number;
 }
 
+/**
+ * Which prediction rows a batch should give: those of a whole run's file, or those of a shard's
+ * (src/results/predictions/predictions_file.ts); none when predictions are not saved.
+ */
+export type PredictionRows = "whole" | "shard";
+
 /** How a task scores: what it takes from each sample, and what it does with a batch. */
 export interface BatchScorer<Payload> {
   /** What the task needs of a sample besides its image; throws (any error) to skip the sample. */
   payload(sample: Sample): Payload;
-  /** Scores one batch of image embeddings (in stream order); `items` are the samples' payloads. */
-  score(batch: EmbeddingBatch<Payload>): void | Promise<void>;
+  /**
+   * Scores one batch of image embeddings (in stream order); `items` are the samples' payloads.
+   * With `rows`, returns one prediction row per sample (without its key and position, which the
+   * skeleton adds), or nothing when the task gives its rows at the end
+   * ({@linkcode ImageTask.finalPredictions}).
+   */
+  score(
+    batch: EmbeddingBatch<Payload>,
+    rows?: PredictionRows,
+  ): void | readonly object[] | Promise<void | readonly object[]>;
   /** Samples scored so far. */
   scored(): number;
 }
@@ -128,6 +149,13 @@ export interface ImageTask<
   settings?(dataset: Dataset, options: Options): Readonly<Record<string, unknown>>;
   /** Prepares the scoring (the text side), before any sample is read. */
   prepare(context: TaskContext<Dataset, Options>): Promise<Scorer>;
+  /** What the predictions file's header says of the task, once prepared. */
+  predictionsHeader(scorer: Scorer, context: TaskContext<Dataset, Options>): TaskPredictionsHeader;
+  /**
+   * A whole run's prediction rows when they need every sample (retrieval's ranks): one per
+   * sample scored, in scoring order, without keys; absent when each batch gives its rows.
+   */
+  finalPredictions?(scorer: Scorer, context: TaskContext<Dataset, Options>): Iterable<object>;
   /** The result of a whole dataset, once the tally's checks passed. */
   result(scorer: Scorer, context: TaskContext<Dataset, Options>, skips: SkipCounts): Result;
   /**
@@ -160,6 +188,11 @@ async function scoreSamples<
   const context = { model, dataset, options, batchSize: options.batchSize ?? 128 };
   const tally = new SampleTally(dataset, options);
   const scorer = await task.prepare(context);
+  const sink = options.predictions;
+  const rows: PredictionRows | undefined = sink && (shard ? "shard" : "whole");
+  // Keys of the samples scored, for rows given at the end.
+  const keys: string[] | undefined = rows === "whole" && task.finalPredictions ? [] : undefined;
+  await sink?.start(task.predictionsHeader(scorer, context));
   const { samples, skips, positionedSkipped } = evaluationSamples(
     dataset,
     tally,
@@ -170,6 +203,7 @@ async function scoreSamples<
     batchSize: context.batchSize,
     extract: (sample) => ({
       payload: scorer.payload(sample),
+      key: sample.key,
       position: shard?.reader.positionOf(sample),
     }),
     onSkip: skips.onSkip,
@@ -181,8 +215,27 @@ async function scoreSamples<
   // Batches come in stream order (see src/pipeline/image_embeddings.ts for the overlap of
   // decoding and inference).
   for await (const batch of batches) {
-    await scorer.score({ ...batch, items: batch.items.map((item) => item.payload) });
+    const batchRows = await scorer.score(
+      { ...batch, items: batch.items.map((item) => item.payload) },
+      rows,
+    );
     if (shard) { for (const item of batch.items) shard.positions.push(item.position!); }
+    if (keys) { for (const item of batch.items) keys.push(item.key); }
+    if (sink && batchRows) {
+      await sink.write(batchRows.map((row, i) => {
+        const { key, position } = batch.items[i];
+        return { key, ...row, ...(position && { position: [position.shard, position.index] }) };
+      }));
+    }
+  }
+  if (sink && keys) {
+    let i = 0;
+    const final: object[] = [];
+    for (const row of task.finalPredictions!(scorer, context)) {
+      final.push({ key: keys[i++], ...row });
+      if (final.length === 1024) await sink.write(final.splice(0));
+    }
+    await sink.write(final);
   }
   return { context, scorer, tally, positionedSkipped };
 }

@@ -5,10 +5,12 @@
  * when the two intervals do not overlap, otherwise the difference is not established.
  *
  * Non-overlapping intervals are a conservative test (two intervals can overlap while the
- * difference is significant). The sharper paired analysis — a paired-bootstrap interval of the
- * difference (`pairedBootstrapDifference`, src/stats/paired_bootstrap.ts) and the exact McNemar
- * test (`mcnemarExact`, src/stats/mcnemar.ts) — needs per-sample predictions, which results do
- * not hold yet.
+ * difference is significant). When both results have per-sample predictions beside them
+ * (`eval --save-predictions`), the comparison is paired instead (src/report/paired_test.ts): the
+ * samples are matched by key, the difference gets a paired-bootstrap 95 % interval, and metrics
+ * that count hits the exact McNemar test; one model is better when the interval excludes 0 and,
+ * where there is a McNemar test, its p-value is below 0.05 — otherwise the difference is not
+ * established.
  *
  * @module
  */
@@ -18,6 +20,13 @@ import { intervalsOverlap } from "../stats/wilson.ts";
 import { mainMetrics, type MetricValue } from "./main_metrics.ts";
 import { loadResults, type ReportedResult } from "./result_files.ts";
 import { describeDifference, findSettingDifferences } from "./settings_difference.ts";
+import type { BootstrapSettings } from "./bootstrap_section.ts";
+import { type PairedTest, pairedTest, pairSamples } from "./paired_test.ts";
+import {
+  type IgnoredPredictions,
+  loadResultSamples,
+  type ResultSamples,
+} from "./result_samples.ts";
 
 /** The outcome for one metric of one shared dataset. */
 export type Verdict = "a_better" | "b_better" | "not_established";
@@ -36,6 +45,8 @@ export interface MetricComparison {
   readonly verdict: Verdict;
   /** Why, in words. */
   readonly reason: string;
+  /** The paired test, when both results have predictions. */
+  readonly paired?: PairedTest;
 }
 
 /** One shared dataset. */
@@ -66,12 +77,44 @@ export interface Comparison {
   readonly onlyB: readonly string[];
 }
 
-/** The sentence every comparison carries about the missing paired test. */
+/** The note on datasets compared without predictions. */
 export const NO_PAIRED_TEST_NOTE =
-  "No paired test: result files hold no per-sample predictions yet (--save-predictions is " +
-  "future work); with them, compare would give a paired-bootstrap interval of the difference " +
-  "and the exact McNemar p-value. Verdicts compare the two 95 % Wilson intervals, which is " +
-  "conservative.";
+  "Without per-sample predictions beside both results (eval --save-predictions) there is no " +
+  "paired test: those verdicts compare the two 95 % Wilson intervals, which is conservative.";
+
+/** Significance level of the McNemar test in a paired verdict. */
+export const MCNEMAR_ALPHA = 0.05;
+
+function pairedVerdict(
+  label: string,
+  a: MetricValue,
+  b: MetricValue,
+  paired: PairedTest,
+): MetricComparison {
+  const { low, high, estimate } = paired.difference;
+  const difference = a.value !== null && b.value !== null ? a.value - b.value : estimate;
+  const interval = `paired bootstrap 95 % interval of A − B [${(100 * low).toFixed(2)}, ${
+    (100 * high).toFixed(2)
+  }]`;
+  const p = paired.mcnemar && `McNemar p = ${formatPValue(paired.mcnemar.pValue)}`;
+  const excludes = low > 0 || high < 0;
+  const significant = paired.mcnemar === null || paired.mcnemar.pValue < MCNEMAR_ALPHA;
+  const base = { label, a, b, difference, paired };
+  if (excludes && significant) {
+    return {
+      ...base,
+      verdict: low > 0 ? "a_better" : "b_better",
+      reason: `${interval} excludes 0${p ? `; ${p}` : ""}`,
+    };
+  }
+  const why = !excludes ? `${interval} contains 0` : `${interval} excludes 0 but ${p} ≥ 0.05`;
+  return { ...base, verdict: "not_established", reason: p && !excludes ? `${why}; ${p}` : why };
+}
+
+/** A p-value in 3 significant digits (scientific below 0.001). */
+export function formatPValue(p: number): string {
+  return p >= 0.001 ? p.toPrecision(3) : p.toExponential(2);
+}
 
 function compareMetric(label: string, a: MetricValue, b: MetricValue): MetricComparison {
   const difference = a.value !== null && b.value !== null ? a.value - b.value : null;
@@ -117,6 +160,8 @@ export function compareResults(
   aResults: readonly ReportedResult[],
   bResults: readonly ReportedResult[],
   names: { a: string; b: string } = { a: "A", b: "B" },
+  samples: ReadonlyMap<string, ResultSamples> = new Map(),
+  settings: BootstrapSettings = {},
 ): Comparison {
   const a = singleModel(aResults, names.a);
   const b = singleModel(bResults, names.b);
@@ -129,9 +174,21 @@ export function compareResults(
     const resultB = bByKey.get(key(resultA));
     if (resultB === undefined) continue;
     const metricsB = comparedMetrics(resultB);
+    const samplesA = samples.get(resultA.path);
+    const samplesB = samples.get(resultB.path);
+    const pairs = samplesA && samplesB && samplesA.predictions.header.kind ===
+        samplesB.predictions.header.kind
+      ? pairSamples(samplesA, samplesB)
+      : undefined;
     const metrics = comparedMetrics(resultA).flatMap((metricA) => {
       const metricB = metricsB.find((m) => m.label === metricA.label);
-      return metricB === undefined ? [] : [compareMetric(metricA.label, metricA, metricB)];
+      if (metricB === undefined) return [];
+      const paired = pairs && pairedTest(pairs, metricA.name, settings);
+      return [
+        paired
+          ? pairedVerdict(metricA.label, metricA, metricB, paired)
+          : compareMetric(metricA.label, metricA, metricB),
+      ];
     });
     const settingDifferences = [
       ...(differences.get(resultA) ?? []).map((d) => `${a}: ${describeDifference(d)}`),
@@ -160,11 +217,18 @@ export function compareResults(
  * @throws {UsageError} when a path holds no result or several models' results, or when they
  *   share no dataset.
  */
-export async function compareFolders(aPath: string, bPath: string): Promise<Comparison> {
-  const comparison = compareResults(await loadResults([aPath]), await loadResults([bPath]), {
-    a: aPath,
-    b: bPath,
-  });
+export async function compareFolders(
+  aPath: string,
+  bPath: string,
+  settings: BootstrapSettings = {},
+): Promise<Comparison & { ignored: readonly IgnoredPredictions[] }> {
+  const aResults = await loadResults([aPath]);
+  const bResults = await loadResults([bPath]);
+  const { samples, ignored } = await loadResultSamples([...aResults, ...bResults]);
+  const comparison = {
+    ...compareResults(aResults, bResults, { a: aPath, b: bPath }, samples, settings),
+    ignored,
+  };
   if (comparison.datasets.length === 0) {
     throw new UsageError(`${aPath} and ${bPath} share no dataset`);
   }

@@ -62,3 +62,30 @@ export async function writeOutput(text: string, path: string | undefined): Promi
     throw new UsageError(`--output ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
+
+function nonNegativeInteger(value: string | boolean | undefined, flag: string, least: number) {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
+    throw new UsageError(`${flag} must be a whole number, got '${value}'`);
+  }
+  if (number < least) throw new UsageError(`${flag} must be at least ${least}, got ${number}`);
+  return number;
+}
+
+/**
+ * `--seed N` and `--resamples N` of the bootstrap (absent flags: the defaults).
+ *
+ * @throws {UsageError} for a value that is not a whole number below 2^53 (resamples: at least
+ *   1).
+ */
+export function bootstrapFlags(
+  values: Record<string, string | boolean | undefined>,
+): { seed?: number; resamples?: number } {
+  const seed = nonNegativeInteger(values.seed, "--seed", 0);
+  const resamples = nonNegativeInteger(values.resamples, "--resamples", 1);
+  return {
+    ...(seed !== undefined && { seed }),
+    ...(resamples !== undefined && { resamples }),
+  };
+}

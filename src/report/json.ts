@@ -3,7 +3,9 @@
  * its task, datasets, models, the shown metrics of every result (value, Wilson interval as
  * `low`/`high` with the `successes`/`trials` behind it, or `no_interval` saying why), the
  * settings in which a result differs from the dataset's others, its `per_class_recall` when the
- * result's `clipbench` block has one, and the per-model averages.
+ * result's `clipbench` block has one, and the per-model averages; then `bootstrap`: the seed,
+ * resamples and each metric's percentile-bootstrap interval of the results with predictions
+ * (`null` when none has).
  *
  * @module
  */
@@ -65,6 +67,24 @@ export function reportJson(report: Report): Record<string, unknown> {
         ...(averages.shared !== undefined && { shared: averages.shared.map(averageJson) }),
       })),
     })),
+    bootstrap: report.bootstrap === undefined ? null : {
+      method: "percentile",
+      seed: report.bootstrap.seed,
+      resamples: report.bootstrap.resamples,
+      results: report.bootstrap.rows.map((row) => ({
+        model: row.model,
+        dataset: row.dataset,
+        task: row.task,
+        name: row.name,
+        label: row.label,
+        value: row.value,
+        estimate: row.bootstrap.estimate,
+        low: row.bootstrap.low,
+        high: row.bootstrap.high,
+        rows: row.rows,
+      })),
+      ignored: report.bootstrap.ignored,
+    },
   };
 }
 

@@ -11,6 +11,7 @@
 import type { MetricValue } from "./main_metrics.ts";
 import type { MetricAverage, Report, ReportCell, TaskTable } from "./report_table.ts";
 import { describeDifference } from "./settings_difference.ts";
+import type { BootstrapSection } from "./bootstrap_section.ts";
 
 /** A fraction as a percentage with two decimals. */
 export function percent(value: number): string {
@@ -120,14 +121,58 @@ function notes(table: TaskTable): string[] {
   return out;
 }
 
+function interval(low: number, high: number): string {
+  return `[${percent(low)}, ${percent(high)}]`;
+}
+
+/** The bootstrap section: a table of every metric of the results with predictions. */
+function bootstrapLines(section: BootstrapSection | undefined): string[] {
+  const lines = ["## Bootstrap intervals", ""];
+  if (section === undefined || (section.rows.length === 0 && section.ignored.length === 0)) {
+    lines.push(
+      "No result has per-sample predictions beside it; run `eval --save-predictions` for",
+      "bootstrap intervals (also of the mean per-class recall and mAP).",
+    );
+    return lines;
+  }
+  lines.push(
+    `Seeded percentile bootstrap: ${section.resamples} resamples, seed ${section.seed} ` +
+      "(`report --seed`);",
+    "rows are samples, or images with their captions for retrieval.",
+    "",
+  );
+  if (section.rows.length > 0) {
+    lines.push(
+      ...header(
+        ["model", "dataset", "metric", "value", "Wilson 95 %", "bootstrap 95 %", "rows"],
+        3,
+      ),
+    );
+    for (const entry of section.rows) {
+      lines.push(row([
+        entry.model,
+        entry.dataset,
+        entry.label,
+        entry.value === null ? "n/a" : percent(entry.value),
+        entry.wilson === null ? "—" : interval(entry.wilson.low, entry.wilson.high),
+        interval(entry.bootstrap.low, entry.bootstrap.high),
+        String(entry.rows),
+      ]));
+    }
+  }
+  for (const { file, reason } of section.ignored) {
+    lines.push("", `- predictions not used: ${file}: ${reason}`);
+  }
+  return lines;
+}
+
 /** The report as Markdown (ends with a newline). */
 export function formatMarkdown(report: Report): string {
   const lines = [
     "# clipbench report",
     "",
     "Values in %, with 95 % Wilson score intervals from counts in brackets; means are over the",
-    "datasets a model has (their number in parentheses). Bootstrap intervals need per-sample",
-    "predictions, which result files do not hold yet.",
+    "datasets a model has (their number in parentheses).",
   ];
   for (const table of report.tables) {
     lines.push("", `## ${TITLES[table.task]}`, "");
@@ -139,5 +184,6 @@ export function formatMarkdown(report: Report): string {
     const tableNotes = notes(table);
     if (tableNotes.length > 0) lines.push("", ...tableNotes);
   }
+  lines.push("", ...bootstrapLines(report.bootstrap));
   return lines.join("\n") + "\n";
 }

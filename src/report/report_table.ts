@@ -9,6 +9,7 @@
  */
 
 import type { TaskName } from "../results/result.ts";
+import type { BootstrapSection } from "./bootstrap_section.ts";
 import { mainMetrics, type MetricValue } from "./main_metrics.ts";
 import type { ReportedResult } from "./result_files.ts";
 import { findSettingDifferences, type SettingDifference } from "./settings_difference.ts";
@@ -67,6 +68,8 @@ export interface TaskTable {
 export interface Report {
   /** One table per task present. */
   readonly tables: readonly TaskTable[];
+  /** Bootstrap intervals, when some result has predictions beside it. */
+  readonly bootstrap?: BootstrapSection;
 }
 
 /** The label classification averages are given under (acc1, or mAP for multi-label data). */
@@ -94,8 +97,11 @@ function average(
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Builds the tables of `results`. */
-export function buildReport(results: readonly ReportedResult[]): Report {
+/** Builds the tables of `results` (with the bootstrap section computed from their predictions). */
+export function buildReport(
+  results: readonly ReportedResult[],
+  bootstrap?: BootstrapSection,
+): Report {
   const differences = findSettingDifferences(results);
   const tables: TaskTable[] = [];
   for (const task of ["zeroshot_classification", "zeroshot_retrieval"] as const) {
@@ -137,5 +143,5 @@ export function buildReport(results: readonly ReportedResult[]): Report {
     });
     tables.push({ task, datasets, models, labels, cells, averages });
   }
-  return { tables };
+  return { tables, ...(bootstrap !== undefined && { bootstrap }) };
 }

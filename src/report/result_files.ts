@@ -14,6 +14,8 @@
 
 import { join } from "node:path";
 import { ClipbenchError, UsageError } from "../errors.ts";
+import { pathExists } from "../io/path_exists.ts";
+import { predictionsPathFor } from "../results/predictions/predictions_file.ts";
 import type { TaskName } from "../results/result.ts";
 
 /** The endings of result file names, one per task. */
@@ -42,6 +44,11 @@ export interface ReportedResult {
   readonly nCaptions?: number;
   /** The `clipbench` provenance block, where the file has one. */
   readonly clipbench?: Readonly<Record<string, unknown>>;
+  /**
+   * The per-sample predictions file beside it (`--save-predictions`,
+   * src/results/predictions/predictions_file.ts), where there is one.
+   */
+  readonly predictionsPath?: string;
 }
 
 function isResultFileName(name: string): boolean {
@@ -176,7 +183,8 @@ export async function loadResults(paths: readonly string[]): Promise<ReportedRes
       );
     }
     seen.set(key, file);
-    results.push(result);
+    const predictionsPath = predictionsPathFor(file);
+    results.push(await pathExists(predictionsPath) ? { ...result, predictionsPath } : result);
   }
   return results;
 }

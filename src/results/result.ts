@@ -10,6 +10,7 @@
 import { dirname, join } from "node:path";
 import { ClipbenchError, UsageError } from "../errors.ts";
 import type { ClipbenchBlock, TaskProvenance } from "./provenance.ts";
+import { fillOutputTemplate } from "../run/output_template.ts";
 
 /** A sample that could not be scored, and why. */
 export interface SkippedSample {
@@ -51,13 +52,18 @@ export interface TaskResult {
 /** Skipped samples listed individually in a result; the count covers all of them. */
 export const MAX_LISTED_SKIPS = 1000;
 
-/** Path of the result file for a model, dataset and task under `outputDir`. */
+/**
+ * Path of the result file for a model, dataset and task under `outputDir`; with `template`
+ * (`eval --output`), the template filled in instead (src/run/output_template.ts).
+ */
 export function resultPath(
   outputDir: string,
   model: string,
   dataset: string,
   task: TaskName,
+  template?: string,
 ): string {
+  if (template !== undefined) return fillOutputTemplate(template, { model, dataset, task });
   return join(outputDir, model, `${dataset}_${task}.json`);
 }
 
@@ -70,8 +76,12 @@ export function resultPath(
  * @returns the path written.
  * @throws {ClipbenchError} naming the path when the folder cannot be created or the file written.
  */
-export async function writeResult(outputDir: string, result: TaskResult): Promise<string> {
-  const path = resultPath(outputDir, result.model, result.dataset, result.task);
+export async function writeResult(
+  outputDir: string,
+  result: TaskResult,
+  template?: string,
+): Promise<string> {
+  const path = resultPath(outputDir, result.model, result.dataset, result.task, template);
   const temporary = `${path}.${Deno.pid}.tmp`;
   try {
     await Deno.mkdir(dirname(path), { recursive: true });

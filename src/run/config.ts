@@ -136,6 +136,12 @@ export interface EvalPlan {
   shardCount?: number;
   /** Results go to `<outputDir>/<model>/<dataset>_<task>.json`. */
   outputDir: string;
+  /**
+   * CLIP_benchmark's templated result path (`--output`): `{dataset}`, `{model}` and `{task}`
+   * filled in per pair (src/run/output_template.ts); the result goes there instead of under
+   * `outputDir` (partial results of a shard still go under `outputDir`).
+   */
+  outputTemplate?: string;
   /** Skip a model/dataset pair whose result file exists. */
   skipExisting: boolean;
   /** No progress output. */
@@ -164,6 +170,11 @@ export interface EvalPlan {
   dumpClassnames: boolean;
   /** Add the templates used to classification results. */
   dumpTemplates: boolean;
+  /**
+   * Write each result's per-sample predictions beside it
+   * (`<dataset>_<task>.predictions.jsonl`, src/results/predictions/predictions_file.ts).
+   */
+  savePredictions: boolean;
 }
 
 /** The defaults of every optional setting (evalscope's where it has one). */
@@ -188,6 +199,7 @@ const DEFAULT_PLAN: Omit<EvalPlan, "models" | "datasets"> = {
   recallK: [1, 5, 10],
   dumpClassnames: false,
   dumpTemplates: false,
+  savePredictions: false,
 };
 
 /** A non-empty string. */
@@ -288,9 +300,11 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
       }
       plan.models = value.map((entry, i) => {
         const model = expectObject(entry, `${where}[${i}]`);
-        checkKeys(model, MODEL_KEYS, `${where}[${i}]`);
+        // evalscope's older `model_name_or_path` is accepted (unlisted) for `model_name`.
+        const { model_name_or_path: _older, ...keys } = model;
+        checkKeys(keys, MODEL_KEYS, `${where}[${i}]`);
         return {
-          id: expectString(model.model_name, `${where}[${i}].model_name`),
+          id: modelNameOf(model, `${where}[${i}]`),
           revision: model.revision === undefined
             ? undefined
             : expectString(model.revision, `${where}[${i}].revision`),
@@ -318,6 +332,8 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
       if (value !== null) plan.cacheDir = expectString(value, where);
     },
     skip_existing: (plan, value, where) => (plan.skipExisting = expectBoolean(value, where)),
+    // clipbench extension: per-sample predictions beside each result.
+    save_predictions: (plan, value, where) => (plan.savePredictions = expectBoolean(value, where)),
     limit: (plan, value, where) => {
       if (value !== null) plan.limit = expectInteger(value, where);
     },
@@ -329,6 +345,22 @@ const EVAL_KEYS: Record<string, (plan: Partial<EvalPlan>, value: unknown, where:
       if (value !== null) plan.shardCount = expectInteger(value, where);
     },
   };
+
+/**
+ * A `models[]` entry's model: `model_name`, or evalscope's older spelling `model_name_or_path`
+ * (one of the two, not both).
+ */
+function modelNameOf(model: Record<string, unknown>, where: string): string {
+  if (model.model_name !== undefined && model.model_name_or_path !== undefined) {
+    throw new UsageError(
+      `${where} gives both model_name and model_name_or_path (the older name of model_name): ` +
+        `keep one`,
+    );
+  }
+  return model.model_name_or_path !== undefined
+    ? expectString(model.model_name_or_path, `${where}.model_name_or_path`)
+    : expectString(model.model_name, `${where}.model_name`);
+}
 
 /** A shard as `"i/n"` or `{index, count}` (task_cfg and request bodies). */
 export function parseShardValue(value: unknown, where: string): ShardSpec {

@@ -43,6 +43,12 @@ import {
   type ZeroShotTemplates,
 } from "../dataset/prompts.ts";
 import { pathExists } from "../io/path_exists.ts";
+import { predictionsPathFor } from "../results/predictions/predictions_file.ts";
+import {
+  type PredictionSink,
+  PredictionsWriter,
+} from "../results/predictions/predictions_writer.ts";
+import { formatShardSpec } from "../dataset/sharding/shard_spec.ts";
 import { decideReuse } from "../results/existing_result.ts";
 import {
   clipbenchBlock,
@@ -221,7 +227,7 @@ export async function runEvaluations(
       for (const datasetName of plan.datasets) {
         const fail = (error: unknown) => {
           failures.push({ model: spec.id, dataset: datasetName, error });
-          log(`error: ${modelName} / ${datasetName}: ${(error as Error).message}`);
+          log(`failed: ${modelName} / ${datasetName} (its error is listed with the failures)`);
         };
         if (loadError !== undefined) {
           fail(loadError);
@@ -232,7 +238,7 @@ export async function runEvaluations(
           const opened = await openDataset(plan, datasetName, { signal: hooks.signal, progress });
           const existing = plan.shard
             ? partialPath(plan.outputDir, modelName, datasetName, opened.task, plan.shard)
-            : resultPath(plan.outputDir, modelName, datasetName, opened.task);
+            : resultPath(plan.outputDir, modelName, datasetName, opened.task, plan.outputTemplate);
           const found = plan.skipExisting && await pathExists(existing);
           // A partial is checked by the merge (its fingerprint); it is kept when it exists.
           if (found && plan.shard) {
@@ -258,10 +264,18 @@ export async function runEvaluations(
           const identity = { given: spec.id, name: modelName };
           if (found) {
             const run = taskRun(plan, model, datasetName, opened, prompts, {});
-            const decision = await decideReuse(
+            let decision = await decideReuse(
               existing,
               await expectedSettings(plan, model, identity, opened.task, run),
             );
+            const predictionsFile = predictionsPathFor(existing);
+            if (decision.reuse && plan.savePredictions && !(await pathExists(predictionsFile))) {
+              decision = {
+                reuse: false,
+                reason:
+                  `has no predictions (${predictionsFile}), which --save-predictions asks for`,
+              };
+            }
             if (decision.reuse) {
               log(`skip ${modelName} / ${datasetName}: ${existing} was made with these settings`);
               reused.push(decision.result);
@@ -270,27 +284,45 @@ export async function runEvaluations(
             }
             log(`re-run ${modelName} / ${datasetName}: ${existing} ${decision.reason}`);
           }
-          const outcome = await evaluateOpened(
-            plan,
-            model,
-            identity,
-            datasetName,
-            opened,
-            prompts,
-            {
-              log,
-              interactive,
-              signal: hooks.signal,
-              onProgress: hooks.onProgress,
-            },
-          );
-          if (outcome.kind === "partial") {
-            log(`wrote ${await writePartial(existing, outcome.partial)}`);
-            partials.push(existing);
-          } else {
-            log(`wrote ${await writeResult(plan.outputDir, outcome.result)}`);
-            results.push(outcome.result);
-            summary.push(outcome.result);
+          const predictions = plan.savePredictions
+            ? await PredictionsWriter.create(predictionsPathFor(existing), {
+              dataset: datasetName,
+              model: modelName,
+              task: opened.task,
+              ...(plan.shard && { shard: formatShardSpec(plan.shard) }),
+            })
+            : undefined;
+          try {
+            const outcome = await evaluateOpened(
+              plan,
+              model,
+              identity,
+              datasetName,
+              opened,
+              prompts,
+              {
+                log,
+                interactive,
+                signal: hooks.signal,
+                onProgress: hooks.onProgress,
+                predictions,
+              },
+            );
+            // The predictions first: a result beside them is what makes them count (report
+            // checks that they agree with it).
+            if (predictions) log(`wrote ${await predictions.commit()}`);
+            if (outcome.kind === "partial") {
+              log(`wrote ${await writePartial(existing, outcome.partial)}`);
+              partials.push(existing);
+            } else {
+              log(
+                `wrote ${await writeResult(plan.outputDir, outcome.result, plan.outputTemplate)}`,
+              );
+              results.push(outcome.result);
+              summary.push(outcome.result);
+            }
+          } finally {
+            await predictions?.discard();
           }
         } catch (error) {
           if (!(error instanceof ClipbenchError)) throw error;
@@ -446,7 +478,11 @@ function taskRun(
   datasetName: string,
   opened: OpenedDataset,
   prompts: PromptFiles,
-  hooks: { signal?: AbortSignal; onProgress?: (progress: EvaluationProgress) => void },
+  hooks: {
+    signal?: AbortSignal;
+    onProgress?: (progress: EvaluationProgress) => void;
+    predictions?: PredictionSink;
+  },
 ): TaskRun {
   const common: CommonTaskOptions = {
     datasetName,
@@ -457,6 +493,7 @@ function taskRun(
     inferenceWorker: plan.inferenceWorker,
     onProgress: hooks.onProgress,
     signal: hooks.signal,
+    predictions: hooks.predictions,
   };
   return { model, dataset: opened.dataset, plan, common, prompts };
 }
@@ -473,6 +510,7 @@ async function evaluateOpened(
     interactive: boolean;
     signal?: AbortSignal;
     onProgress?: (progress: EvaluationProgress) => void;
+    predictions?: PredictionSink;
   },
 ): Promise<DatasetOutcome> {
   const { log, interactive, signal, onProgress } = hooks;
@@ -489,6 +527,7 @@ async function evaluateOpened(
   });
   const run = taskRun(plan, model, datasetName, opened, prompts, {
     signal,
+    predictions: hooks.predictions,
     onProgress: (p: EvaluationProgress) => {
       progress.update(p);
       onProgress?.(p);

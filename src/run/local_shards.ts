@@ -5,8 +5,10 @@
  * are merged (src/results/partial/merge.ts) into the result file, exactly the unsharded run's.
  *
  * Unless the flags say otherwise, each worker gets an equal share of the cores: `--threads` and
- * `--num-workers` for `⌊cores / n⌋` cores (at least 1). A worker's stderr is passed through, each
- * line prefixed with its shard.
+ * `--num-workers` for `⌊cores / n⌋` cores (at least 1). The workers report their progress by records
+ * (src/run/progress.ts), drawn here as one combined line (src/run/shard_progress.ts); their other
+ * stderr lines are passed through, each prefixed with its shard, and a line several workers print
+ * alike (the same failure in every shard) only once.
  *
  * The workers do not outlive the run: SIGINT and SIGTERM are passed on to them (then SIGKILL after
  * {@linkcode KILL_GRACE_MS}), and each worker holds a pipe from this process on its stdin and exits
@@ -21,9 +23,11 @@ import { basename, join } from "node:path";
 import { ClipbenchError } from "../errors.ts";
 import { fileURLToPath } from "node:url";
 import { coreCount, defaultNumWorkers } from "../pipeline/core_split.ts";
-import { mergePartialFiles } from "../results/partial/merge.ts";
+import { mergePartialFilesAndWrite } from "../results/partial/merge.ts";
 import { PARTIAL_EXTENSION } from "../results/partial/partial_file.ts";
 import { type TaskResult, writeResult } from "../results/result.ts";
+import { parseProgressRecord, PROGRESS_RECORDS_ENV } from "./progress.ts";
+import { CombinedProgress } from "./shard_progress.ts";
 
 /** Options of {@linkcode runLocalShards}. */
 export interface LocalShardsOptions {
@@ -33,6 +37,8 @@ export interface LocalShardsOptions {
   readonly count: number;
   /** Where the merged results go. */
   readonly outputDir: string;
+  /** `--output`: the templated path of each merged result, instead of under `outputDir`. */
+  readonly outputTemplate?: string;
   /** Whether `args` set `--threads` (else each worker gets its share of the cores). */
   readonly threadsGiven?: boolean;
   /** Whether `args` set `--num-workers`. */
@@ -41,6 +47,11 @@ export interface LocalShardsOptions {
   readonly quiet?: boolean;
   /** Where the workers' stderr lines and the messages go (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Where the combined progress line is drawn (default: stderr, redrawn when it is a terminal);
+   * nothing with `quiet`.
+   */
+  readonly progress?: CombinedProgress;
 }
 
 /** What a local fan-out produced. */
@@ -109,19 +120,36 @@ export function cliCommand(): { command: string; prefix: string[] } {
   return { command: Deno.execPath(), prefix: ["run", "-A", cli] };
 }
 
+/**
+ * Passes a worker's stderr on: progress records to the combined progress line, other lines to
+ * `log` with the worker's prefix — each distinct line once (`seen` is shared by the workers, so a
+ * failure every shard meets, such as an unreadable dataset, is printed once, not once per worker).
+ */
 async function forwardLines(
   stream: ReadableStream<Uint8Array>,
-  prefix: string,
+  worker: { index: number; prefix: string },
   log: (line: string) => void,
+  progress: CombinedProgress,
+  seen: Set<string>,
 ) {
+  const handle = (line: string) => {
+    const record = parseProgressRecord(line);
+    if (record !== undefined) {
+      progress.update(worker.index, record);
+      return;
+    }
+    if (seen.has(line)) return;
+    seen.add(line);
+    log(`${worker.prefix} ${line}`);
+  };
   let pending = "";
   for await (const text of stream.pipeThrough(new TextDecoderStream())) {
     pending += text;
     const lines = pending.split("\n");
     pending = lines.pop()!;
-    for (const line of lines) log(`${prefix} ${line}`);
+    for (const line of lines) handle(line);
   }
-  if (pending !== "") log(`${prefix} ${pending}`);
+  if (pending !== "") handle(pending);
 }
 
 /**
@@ -160,7 +188,14 @@ export async function runLocalShards(options: LocalShardsOptions): Promise<Local
   if (!Number.isInteger(count) || count < 1) {
     throw new RangeError(`the number of shards must be a positive integer, got ${count}`);
   }
-  const log = options.log ?? ((line: string) => console.error(line));
+  const progress = options.progress ??
+    new CombinedProgress({
+      workers: count,
+      interactive: Deno.stderr.isTerminal(),
+      quiet: options.quiet,
+    });
+  const log = options.log ?? ((line: string) => progress.message(line));
+  const seen = new Set<string>();
   const share = Math.max(1, Math.floor(coreCount() / count));
   const extra = [
     ...(options.threadsGiven ? [] : ["--threads", String(share)]),
@@ -210,7 +245,7 @@ export async function runLocalShards(options: LocalShardsOptions): Promise<Local
           folder,
           "--quiet",
         ],
-        env: { [SHARDS_FOLDER_ENV]: folder },
+        env: { [SHARDS_FOLDER_ENV]: folder, [PROGRESS_RECORDS_ENV]: "1" },
         // Never written: the worker exits when it closes (this process is gone).
         stdin: "piped",
         stdout: "null",
@@ -219,7 +254,7 @@ export async function runLocalShards(options: LocalShardsOptions): Promise<Local
       children.push(child);
       const [status] = await Promise.all([
         child.status,
-        forwardLines(child.stderr, `[shard ${shard}]`, log),
+        forwardLines(child.stderr, { index, prefix: `[shard ${shard}]` }, log, progress, seen),
       ]);
       await child.stdin.close().catch(() => {});
       if (!status.success) {
@@ -230,13 +265,17 @@ export async function runLocalShards(options: LocalShardsOptions): Promise<Local
       }
     });
     await Promise.all(workers);
+    progress.finish();
     const groups = interrupted ? new Map<string, string[]>() : await partialGroups(folder);
     for (const [key, paths] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
       if (interrupted) break;
       try {
-        const result = await mergePartialFiles(paths.sort());
-        const path = await writeResult(options.outputDir, result);
+        const { result, path, predictionsPath } = await mergePartialFilesAndWrite(
+          paths.sort(),
+          (merged) => writeResult(options.outputDir, merged, options.outputTemplate),
+        );
         if (!options.quiet) log(`merged ${paths.length} partial(s) of ${key}: ${path}`);
+        if (!options.quiet && predictionsPath) log(`with their predictions: ${predictionsPath}`);
         results.push(result);
       } catch (error) {
         failures.push({

@@ -2,6 +2,17 @@
  * Progress reporting on stderr: a redrawn bar with samples/s and ETA on a terminal, plain
  * periodic lines otherwise (CI logs, pipes), nothing with `quiet`.
  *
+ * Every line fits the terminal's width (`Deno.consoleSize` when stderr is a terminal, else 80
+ * columns): the bar narrows, then the least useful parts go (elapsed time, shard, rate, bar,
+ * ETA), then the label is shortened with `…` ({@linkcode fitProgressLine}). The ETA appears only
+ * once the rate means something ({@linkcode ETA_MIN_SECONDS}, {@linkcode ETA_MIN_FRACTION}); the
+ * last line gives the number of samples actually read.
+ *
+ * In a worker of `eval --shards` (src/run/local_shards.ts sets {@linkcode PROGRESS_RECORDS_ENV})
+ * the reporter draws nothing and writes machine-readable records instead
+ * ({@linkcode PROGRESS_RECORD_PREFIX}), from which the parent draws one combined line
+ * (src/run/shard_progress.ts).
+ *
  * @module
  */
 
@@ -31,6 +42,43 @@ export interface ProgressOptions {
   readonly write?: (text: string) => void;
   /** Clock in milliseconds; default `performance.now`. */
   readonly now?: () => number;
+  /**
+   * Width of a line in columns; default {@linkcode terminalColumns} on a terminal, else
+   * {@linkcode DEFAULT_COLUMNS}.
+   */
+  readonly columns?: number;
+  /**
+   * Write progress records for a parent process instead of drawing (default: when
+   * {@linkcode PROGRESS_RECORDS_ENV} is `1`).
+   */
+  readonly records?: boolean;
+}
+
+/** Line width when stderr is not a terminal (logs, pipes). */
+export const DEFAULT_COLUMNS = 80;
+
+/** No ETA before this many seconds: the first batches include warm-up. */
+export const ETA_MIN_SECONDS = 5;
+
+/** No ETA before this fraction of the samples has been read. */
+export const ETA_MIN_FRACTION = 0.02;
+
+/** Set to `1` in the environment of `eval --shards`' workers: report by records. */
+export const PROGRESS_RECORDS_ENV = "CLIPBENCH_PROGRESS_RECORDS";
+
+/** The start of a progress record line on a worker's stderr; JSON follows. */
+export const PROGRESS_RECORD_PREFIX = "\x1eclipbench-progress ";
+
+/** One progress record of a worker: a pair's label, its counts, and whether it has finished. */
+export interface ProgressRecord {
+  /** The pair, `model / dataset`. */
+  readonly label: string;
+  /** Samples read so far. */
+  readonly samples: number;
+  /** Samples skipped so far. */
+  readonly skipped: number;
+  /** Whether the worker has finished the pair (its last record for it). */
+  readonly done: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -40,9 +88,29 @@ export function writeToStderr(text: string): void {
   Deno.stderr.writeSync(encoder.encode(text));
 }
 
+/** The width of the terminal on stderr, or {@linkcode DEFAULT_COLUMNS} when there is none. */
+export function terminalColumns(): number {
+  try {
+    if (!Deno.stderr.isTerminal()) return DEFAULT_COLUMNS;
+    const { columns } = Deno.consoleSize();
+    return columns > 0 ? columns : DEFAULT_COLUMNS;
+  } catch {
+    return DEFAULT_COLUMNS;
+  }
+}
+
+/** Whether this process reports by records ({@linkcode PROGRESS_RECORDS_ENV}). */
+function recordsFromEnvironment(): boolean {
+  try {
+    return Deno.env.get(PROGRESS_RECORDS_ENV) === "1";
+  } catch {
+    return false;
+  }
+}
+
 /** A text bar of `width` cells, `fraction` (clamped to 1) of them filled: `[####....]`. */
 export function progressBar(fraction: number, width = 24): string {
-  const filled = Math.round(Math.min(1, fraction) * width);
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
 }
 
@@ -56,6 +124,49 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
 
+/**
+ * A part of a progress line: text, or a bar (`fraction` filled); `drop` ranks the parts that may
+ * be left out when the line is too long, lowest first (undefined: never).
+ */
+export type ProgressPart =
+  | { readonly text: string; readonly drop?: number }
+  | { readonly bar: number; readonly drop?: number };
+
+/** Widest and narrowest bar, in cells. */
+const BAR_CELLS = { widest: 24, narrowest: 10 } as const;
+
+/**
+ * Joins `label` and `parts` into a line of fewer than `columns` characters (a line as wide as the
+ * terminal would wrap on some): the bar narrows to 10 cells, then parts are left out by their
+ * `drop` rank, then the label is shortened with `…`.
+ */
+export function fitProgressLine(
+  label: string,
+  parts: readonly ProgressPart[],
+  columns: number,
+): string {
+  const limit = Math.max(1, columns - 1);
+  const compose = (name: string, kept: readonly ProgressPart[], cells: number) =>
+    [name, ...kept.map((p) => ("bar" in p ? progressBar(p.bar, cells) : p.text))].join("  ");
+  let kept = [...parts];
+  for (let cells = BAR_CELLS.widest; cells >= BAR_CELLS.narrowest; cells--) {
+    const line = compose(label, kept, cells);
+    if (line.length <= limit) return line;
+    if (!kept.some((p) => "bar" in p)) break;
+  }
+  const ranks = [...new Set(parts.map((p) => p.drop).filter((d) => d !== undefined))]
+    .sort((a, b) => a! - b!);
+  for (const rank of ranks) {
+    kept = kept.filter((p) => p.drop !== rank);
+    const line = compose(label, kept, BAR_CELLS.narrowest);
+    if (line.length <= limit) return line;
+  }
+  const rest = compose("", kept, BAR_CELLS.narrowest);
+  const room = limit - rest.length;
+  if (room >= 2) return `${label.slice(0, room - 1)}…${rest}`;
+  return compose("", kept, BAR_CELLS.narrowest).trimStart().slice(0, limit);
+}
+
 /** Reports the progress of one evaluation (one model × dataset pair). */
 export class ProgressReporter {
   readonly #label: string;
@@ -63,6 +174,7 @@ export class ProgressReporter {
   readonly #write: (text: string) => void;
   readonly #now: () => number;
   readonly #start: number;
+  readonly #records: boolean;
   #lastDraw = -Infinity;
   #last: ProgressUpdate = { samples: 0, skipped: 0 };
   #currentShard = -1;
@@ -79,6 +191,7 @@ export class ProgressReporter {
     this.#write = options.write ?? writeToStderr;
     this.#now = options.now ?? (() => performance.now());
     this.#start = this.#now();
+    this.#records = options.records ?? recordsFromEnvironment();
   }
 
   /** Notes shard changes, from which the total is estimated when no limit gives it. */
@@ -110,53 +223,103 @@ export class ProgressReporter {
     return estimate === undefined ? undefined : { total: estimate, estimated: true };
   }
 
-  /** The line describing `update` at the current time. */
-  describe(update: ProgressUpdate): string {
+  /** The line width: the option, else the terminal's (interactive) or 80. */
+  #columns(): number {
+    return this.#options.columns ??
+      (this.#options.interactive ? terminalColumns() : DEFAULT_COLUMNS);
+  }
+
+  /**
+   * The line describing `update` at the current time; `final` describes the end: the samples
+   * actually read as the total, no ETA.
+   */
+  describe(update: ProgressUpdate, final = false): string {
     const elapsed = (this.#now() - this.#start) / 1000;
     const rate = elapsed > 0 ? update.samples / elapsed : 0;
-    const parts = [this.#label];
+    const parts: ProgressPart[] = [];
     const expected = this.#expectedTotal(update);
-    if (expected !== undefined && expected.total > 0) {
+    const bar = this.#options.interactive;
+    if (final) {
+      // The true total: what was read (an exact total that was reached is shown as n/n).
+      const reached = expected !== undefined && !expected.estimated &&
+        update.samples >= expected.total;
+      if (reached && bar) parts.push({ bar: 1, drop: 4 });
+      parts.push({
+        text: reached ? `${update.samples}/${expected.total} samples` : `${update.samples} samples`,
+      });
+      parts.push({ text: `${rate.toFixed(1)}/s`, drop: 3 });
+    } else if (expected !== undefined && expected.total > 0) {
       const { total, estimated } = expected;
       const fraction = Math.min(1, update.samples / total);
-      if (this.#options.interactive) parts.push(progressBar(fraction));
-      parts.push(`${update.samples}/${estimated ? "~" : ""}${total} samples`);
-      parts.push(`${rate.toFixed(1)}/s`);
-      parts.push(`ETA ${formatDuration(rate > 0 ? (total - update.samples) / rate : NaN)}`);
+      if (bar) parts.push({ bar: fraction, drop: 4 });
+      parts.push({ text: `${update.samples}/${estimated ? "~" : ""}${total} samples` });
+      parts.push({ text: `${rate.toFixed(1)}/s`, drop: 3 });
+      if (elapsed >= ETA_MIN_SECONDS && fraction >= ETA_MIN_FRACTION && rate > 0) {
+        parts.push({ text: `ETA ${formatDuration((total - update.samples) / rate)}`, drop: 5 });
+      }
     } else {
-      parts.push(`${update.samples} samples`, `${rate.toFixed(1)}/s`);
+      parts.push({ text: `${update.samples} samples` }, { text: `${rate.toFixed(1)}/s`, drop: 3 });
     }
-    if (update.nshards !== undefined && update.shard !== undefined) {
-      parts.push(`shard ${update.shard + 1}/${update.nshards}`);
+    if (!final && update.nshards !== undefined && update.shard !== undefined) {
+      parts.push({ text: `shard ${update.shard + 1}/${update.nshards}`, drop: 2 });
     }
-    if (update.skipped > 0) parts.push(`${update.skipped} skipped`);
-    parts.push(`elapsed ${formatDuration(elapsed)}`);
-    return parts.join("  ");
+    if (update.skipped > 0) parts.push({ text: `${update.skipped} skipped` });
+    parts.push({ text: `elapsed ${formatDuration(elapsed)}`, drop: 1 });
+    return fitProgressLine(this.#label, parts, this.#columns());
   }
 
   /** Records an update; draws at most every 100 ms (bar) or every interval (lines). */
   update(update: ProgressUpdate): void {
     this.#track(update);
     this.#last = update;
-    if (this.#options.quiet) return;
+    if (!this.#records && this.#options.quiet) return;
     const now = this.#now();
-    const interval = this.#options.interactive
+    const interval = this.#records
+      ? 250
+      : this.#options.interactive
       ? 100
       : (this.#options.lineIntervalSeconds ?? 10) * 1000;
     if (now - this.#lastDraw < interval) return;
     this.#lastDraw = now;
-    this.#draw();
+    this.#draw(false);
   }
 
-  #draw(): void {
-    const line = this.describe(this.#last);
+  #draw(final: boolean): void {
+    if (this.#records) {
+      const record: ProgressRecord = {
+        label: this.#label,
+        samples: this.#last.samples,
+        skipped: this.#last.skipped,
+        done: final,
+      };
+      this.#write(`${PROGRESS_RECORD_PREFIX}${JSON.stringify(record)}\n`);
+      return;
+    }
+    const line = this.describe(this.#last, final);
     this.#write(this.#options.interactive ? `\r\x1b[2K${line}` : `${line}\n`);
   }
 
-  /** Draws the final state and ends the bar's line. */
+  /** Draws the final state (the samples read as the total) and ends the bar's line. */
   finish(): void {
-    if (this.#options.quiet) return;
-    this.#draw();
-    if (this.#options.interactive) this.#write("\n");
+    if (!this.#records && this.#options.quiet) return;
+    this.#draw(true);
+    if (this.#options.interactive && !this.#records) this.#write("\n");
   }
+}
+
+/** The record in a line of a worker's stderr, or undefined when the line is not one. */
+export function parseProgressRecord(line: string): ProgressRecord | undefined {
+  if (!line.startsWith(PROGRESS_RECORD_PREFIX)) return undefined;
+  try {
+    const value = JSON.parse(line.slice(PROGRESS_RECORD_PREFIX.length));
+    if (
+      typeof value?.label === "string" && Number.isFinite(value.samples) &&
+      Number.isFinite(value.skipped) && typeof value.done === "boolean"
+    ) {
+      return value as ProgressRecord;
+    }
+  } catch {
+    // Not JSON: an ordinary line.
+  }
+  return undefined;
 }

@@ -17,6 +17,7 @@ import type { ShardSpec } from "../dataset/sharding/shard_spec.ts";
 import type { WebDataset } from "../dataset/wds.ts";
 import type { ClipModel } from "../model/model.ts";
 import type { PartialFingerprint } from "../results/partial/fingerprint.ts";
+import type { PredictionSink } from "../results/predictions/predictions_writer.ts";
 import type { ShardOutcome } from "../results/partial/shard_outcome.ts";
 import type { SkippedSample, TaskName, TaskResult } from "../results/result.ts";
 import type { EvalPlan } from "./config.ts";
@@ -41,6 +42,8 @@ export interface CommonTaskOptions {
   readonly onProgress?: (progress: EvaluationProgress) => void;
   /** Stops the evaluation. */
   readonly signal?: AbortSignal;
+  /** Where per-sample predictions go (`--save-predictions`). */
+  readonly predictions?: PredictionSink;
 }
 
 /** One evaluation of a model on a dataset, as the runner hands it to a task. */
@@ -71,6 +74,15 @@ export interface TaskMerge {
   readonly skippedCount: number;
   /** The first skipped samples in global order. */
   readonly skipped: readonly SkippedSample[];
+  /**
+   * The shards' prediction rows in global order, when every shard saved predictions
+   * (src/results/predictions/merge_predictions.ts): the task gives the merged file's rows to
+   * `emit` (as they are, or completed: retrieval adds its ranks).
+   */
+  readonly predictions?: {
+    readonly rows: readonly Record<string, unknown>[];
+    emit(rows: readonly object[]): void;
+  };
 }
 
 /** A task: what the runner and the merge need of it. */

@@ -51,6 +51,8 @@ function mergeMultilabel(
 export function mergeClassificationShards(merge: TaskMerge): TaskResult {
   const { outcomes, sources, tally, skippedCount, skipped, fingerprint } = merge;
   const first = outcomes[0];
+  // Each row is complete in its shard's file: the merged file holds them in global order.
+  merge.predictions?.emit(merge.predictions.rows);
   const fields = first.resultFields as unknown as ClassificationResultFields;
   // The class names and templates the shards used, as their fingerprint records them.
   const taskSettings = classificationSettings(

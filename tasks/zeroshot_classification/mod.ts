@@ -149,11 +149,18 @@ const zeroShotClassification: ImageTask<
       prompts,
       classifier: weights,
       payload: (sample) => scoring.extract(sample),
-      score: (batch) =>
-        scoring.add(classificationLogits(batch.embeddings, batch.count, weights, dim), batch.items),
+      score: (batch, rows) => {
+        const logits = classificationLogits(batch.embeddings, batch.count, weights, dim);
+        scoring.add(logits, batch.items);
+        return rows && scoring.rows(logits, batch.items);
+      },
       scored: () => scoring.count(),
     };
   },
+  predictionsHeader: ({ scoring, prompts }) => ({
+    kind: scoring.kind,
+    classnames: [...prompts.classnames],
+  }),
   result: (scorer, context, skips) => {
     const perClassRecall = scorer.scoring.perClassRecall();
     return zeroShotClassificationResult(

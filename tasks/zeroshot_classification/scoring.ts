@@ -27,6 +27,7 @@ import {
 } from "../../src/metrics/multilabel.ts";
 import type { ShardMetricState } from "../../src/results/partial/shard_outcome.ts";
 import { perClassRecall } from "../../src/results/provenance.ts";
+import { multiLabelRows, singleLabelRows } from "./predictions.ts";
 import { CLASSNAMES_FILE } from "./prompts.ts";
 
 /**
@@ -68,10 +69,14 @@ export function multiHotTarget(sample: Sample, classCount: number): Uint8Array {
  * per sample, or a multi-hot vector.
  */
 export interface LabelScoring<T> {
+  /** The kind of labels, as predictions files name it. */
+  readonly kind: "classification" | "multilabel";
   /** The sample's label; throws (any error) to skip the sample. */
   extract(sample: Sample): T;
   /** Adds a batch: `labels.length × classes` logits and the labels. */
   add(logits: Float64Array, labels: readonly T[]): void;
+  /** The prediction rows of a batch (src/results/predictions/predictions_file.ts). */
+  rows(logits: Float64Array, labels: readonly T[]): object[];
   /** Samples scored so far. */
   count(): number;
   /** The metrics of everything added. */
@@ -88,6 +93,7 @@ export interface LabelScoring<T> {
 function singleLabelScoring(classCount: number): LabelScoring<number> {
   const accumulator = new ClassificationAccumulator(classCount);
   return {
+    kind: "classification",
     extract(sample) {
       const label = labelField(sample);
       if (label === undefined) throw new Error("no label (cls field)");
@@ -99,6 +105,7 @@ function singleLabelScoring(classCount: number): LabelScoring<number> {
       return label;
     },
     add: (logits, labels) => accumulator.update(logits, labels),
+    rows: (logits, labels) => singleLabelRows(logits, labels, classCount),
     count: () => accumulator.count,
     result: () => accumulator.result(),
     // Counts do not depend on the order of the samples: no positions needed.
@@ -116,8 +123,10 @@ function multiLabelScoring(
 ): LabelScoring<Uint8Array> {
   const accumulator = new MultilabelAccumulator(classCount, { torchVectorLanes });
   return {
+    kind: "multilabel",
     extract: (sample) => multiHotTarget(sample, classCount),
     add: (logits, targets) => accumulator.update(logits, targets),
+    rows: (logits, targets) => multiLabelRows(logits, targets, classCount),
     count: () => accumulator.count,
     result: () => accumulator.result(),
     shardState: (positions) => {

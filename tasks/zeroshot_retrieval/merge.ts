@@ -14,7 +14,35 @@ import { PartialError } from "../../src/results/partial/partial_file.ts";
 import type { RetrievalShardState } from "../../src/results/partial/shard_outcome.ts";
 import type { TaskResult } from "../../src/results/result.ts";
 import type { TaskMerge } from "../../src/run/task_registry.ts";
+import { retrievalRows } from "./predictions.ts";
 import { zeroShotRetrievalResult } from "./result.ts";
+
+/**
+ * The merged predictions: each shard row (`key`, `captions`, in global order) with its image's
+ * ranks from the merged accumulator.
+ *
+ * @throws {PartialError} when the rows do not match the merged images and captions.
+ */
+function rankedRows(
+  rows: readonly Record<string, unknown>[],
+  accumulator: RetrievalAccumulator,
+): object[] {
+  const ranks = retrievalRows(accumulator);
+  if (rows.length !== ranks.length) {
+    throw new PartialError(
+      `the shards' predictions list ${rows.length} images, their partials ${ranks.length}`,
+    );
+  }
+  return rows.map((row, image) => {
+    if (row.captions !== ranks[image].image_ranks.length) {
+      throw new PartialError(
+        `predictions of ${row.key} list ${row.captions} captions, the partial ` +
+          `${ranks[image].image_ranks.length}`,
+      );
+    }
+    return { key: row.key, ...ranks[image] };
+  });
+}
 
 function mergeRetrieval(states: readonly RetrievalShardState[], sources: readonly string[]) {
   const withImages = states.map((state, part) => ({ state, part })).filter((s) => s.state.dim > 0);
@@ -80,6 +108,7 @@ export function mergeRetrievalShards(merge: TaskMerge): TaskResult {
   const merged = mergeRetrieval(states, sources);
   tally.check(merged?.accumulator.imageCount ?? 0);
   const accumulator = merged!.accumulator;
+  if (merge.predictions) merge.predictions.emit(rankedRows(merge.predictions.rows, accumulator));
   return zeroShotRetrievalResult(
     { dataset: String(fields.dataset), model: String(fields.model) },
     accumulator.result(recallK as number[]),

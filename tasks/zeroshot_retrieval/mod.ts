@@ -47,6 +47,7 @@ import {
 } from "../task.ts";
 import { sampleCaptions } from "./captions.ts";
 import { mergeRetrievalShards } from "./merge.ts";
+import { retrievalRows } from "./predictions.ts";
 import {
   retrievalSettings,
   type ZeroShotRetrievalResult,
@@ -118,7 +119,7 @@ const zeroShotRetrieval: ImageTask<
       payload: sampleCaptions,
       // Embeddings are added strictly in batch order, which numbers the images; each batch's
       // captions are encoded as it arrives (the decoders keep working meanwhile).
-      async score(images) {
+      async score(images, rows) {
         const captions = images.items.flat();
         const owners = new Int32Array(captions.length);
         let next = 0;
@@ -134,9 +135,20 @@ const zeroShotRetrieval: ImageTask<
         const first = accumulator.addImages(images.embeddings, images.count);
         for (let i = 0; i < owners.length; i++) owners[i] += first;
         accumulator.addCaptions(texts.embeddings, owners);
+        // A shard's rows say how many captions each image has; ranks need every image, so a
+        // whole run's rows come at the end (finalPredictions) and a shard's from the merge.
+        return rows === "shard" ? images.items.map((own) => ({ captions: own.length })) : undefined;
       },
       scored: () => accumulator?.imageCount ?? 0,
     });
+  },
+  predictionsHeader: (_scorer, { options }) => ({
+    kind: "retrieval",
+    recall_k: [...recallKOf(options)],
+  }),
+  finalPredictions: (scorer) => {
+    const accumulator = scorer.accumulator();
+    return accumulator ? retrievalRows(accumulator) : [];
   },
   result(scorer, { model, options }, skips) {
     const accumulator = scorer.accumulator()!;

@@ -19,15 +19,15 @@ async function compareOutput(args: string[]): Promise<string> {
 Deno.test("compare of two model folders equals the golden Markdown", async () => {
   const text = await compareOutput([`${OUTPUTS}/model-a`, `${OUTPUTS}/model-b`]);
   assert.equal(text, await Deno.readTextFile(`${FIXTURES}/golden_compare.md`));
-  assert.match(text, /--save-predictions is future work/);
+  assert.match(text, /Without per-sample predictions beside both results/);
 });
 
 Deno.test("compare of two result files as JSON: verdicts and the setting difference", async () => {
   const a = `${OUTPUTS}/model-a/cifar10_zeroshot_classification.json`;
   const c = `${OUTPUTS}/model-c/cifar10_zeroshot_classification.json`;
   const json = JSON.parse(await compareOutput([a, c, "--format", "json"]));
-  assert.equal(json.paired_test, null);
   const [dataset] = json.datasets;
+  assert.equal(dataset.metrics[0].paired, null);
   assert.equal(dataset.dataset, "cifar10");
   assert.equal(dataset.metrics[0].verdict, "not_established");
   assert.ok(Math.abs(dataset.metrics[0].difference - 0.05) < 1e-12);

@@ -4,6 +4,7 @@ import { labelField } from "../../src/dataset/webdataset.ts";
 import { DatasetError, UsageError } from "../../src/errors.ts";
 import { ClipModel } from "../../src/model/model.ts";
 import type { EvaluationProgress } from "../../src/run/sample_tally.ts";
+import type { PredictionSink } from "../../src/results/predictions/predictions_writer.ts";
 import {
   type BatchScorer,
   evaluateImageTask,
@@ -44,14 +45,16 @@ function countingTask(calls: string[]): ImageTask<
           if (label % 2 === 1) throw new Error(`odd label ${label}`);
           return label;
         },
-        score(batch) {
+        score(batch, rows) {
           assert.equal(batch.items.length, batch.count);
           assert.ok(batch.items.every((label) => label % 2 === 0));
           batches.push(batch.count);
+          return rows && batch.items.map((label) => ({ label, batch: batches.length }));
         },
         scored: () => batches.reduce((sum, n) => sum + n, 0),
       });
     },
+    predictionsHeader: () => ({ kind: "classification", classnames: ["even"] }),
     result: (scorer, { options }, skips) => toyResult(options.datasetName, scorer, skips),
     shardState: (_scorer, { options }, positions) => ({
       resultFields: { dataset: options.datasetName, task: "zeroshot_classification" },
@@ -137,6 +140,54 @@ Deno.test("skeleton: a shard refuses a limit before anything else, and records p
     outcome.scored,
   );
   assert.ok(outcome.skipped.every((s) => s.shard === 0 && s.index >= 0));
+});
+
+/** A sink that keeps what it is given, in order. */
+function collectingSink() {
+  const header: object[] = [];
+  const rows: Record<string, unknown>[] = [];
+  const sink: PredictionSink = {
+    start: (h) => Promise.resolve(void header.push(h)),
+    write: (batch) => Promise.resolve(void rows.push(...(batch as Record<string, unknown>[]))),
+  };
+  return { sink, header, rows };
+}
+
+Deno.test("skeleton: prediction rows get each scored sample's key (and a shard's position)", async () => {
+  const whole = collectingSink();
+  const result = await evaluateImageTask(countingTask([]), model, dataset, {
+    datasetName: "toy",
+    batchSize: 7,
+    limit: 40,
+    maxSkippedFraction: 1,
+    predictions: whole.sink,
+  });
+  assert.deepEqual(whole.header, [{ kind: "classification", classnames: ["even"] }]);
+  assert.equal(whole.rows.length, result.n_samples);
+  const skippedKeys = new Set(result.skipped.map((s) => s.key));
+  assert.ok(whole.rows.every((row) => typeof row.key === "string" && !skippedKeys.has(row.key)));
+  assert.equal(new Set(whole.rows.map((row) => row.key)).size, whole.rows.length);
+  assert.ok(
+    whole.rows.every((row) => row.position === undefined && (row.label as number) % 2 === 0),
+  );
+  // Rows follow the batches in stream order.
+  const batchNumbers = whole.rows.map((row) => row.batch as number);
+  assert.deepEqual(batchNumbers, [...batchNumbers].sort((a, b) => a - b));
+
+  const shard = collectingSink();
+  const outcome = await evaluateImageTaskShard(
+    countingTask([]),
+    model,
+    dataset,
+    { datasetName: "toy", batchSize: 16, maxSkippedFraction: 1, predictions: shard.sink },
+    { index: 1, count: 2 },
+  );
+  assert.equal(shard.rows.length, outcome.scored);
+  const positions = outcome.state.kind === "retrieval" ? outcome.state.positions : undefined;
+  assert.deepEqual(
+    shard.rows.map((row) => row.position),
+    Array.from(positions!.shards, (s, i) => [s, positions!.indices[i]]),
+  );
 });
 
 Deno.test({

@@ -63,6 +63,12 @@ import { checkPartialConsistency } from "./consistency.ts";
 import { firstDifference } from "./fingerprint.ts";
 import { PartialError, type PartialResult, readPartial } from "./partial_file.ts";
 import type { ShardOutcome } from "./shard_outcome.ts";
+import type { PredictionsHeader } from "../predictions/predictions_file.ts";
+import {
+  readShardPredictions,
+  type ShardPredictions,
+  writeMergedPredictions,
+} from "../predictions/merge_predictions.ts";
 
 /** A partial result and the file (or other source) it came from, for messages. */
 export interface SourcedPartial {
@@ -175,6 +181,28 @@ function mergeSkips(outcomes: readonly ShardOutcome[]): {
  * @throws {UsageError} when a recall@k exceeds the number of images or captions.
  */
 export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
+  return mergeWithPredictions(partials).result;
+}
+
+/** A merged result, and the merged predictions when the shards saved some. */
+export interface MergedResult {
+  /** The result. */
+  readonly result: TaskResult;
+  /** The merged predictions file's header and rows. */
+  readonly predictions?: { readonly header: PredictionsHeader; readonly rows: readonly object[] };
+}
+
+/**
+ * {@linkcode mergePartials}, and with the shards' predictions (`shardPredictions`, read by
+ * src/results/predictions/merge_predictions.ts) their merged rows.
+ *
+ * @throws {PartialError} as {@linkcode mergePartials}, and when the task gives no rows for the
+ *   predictions.
+ */
+export function mergeWithPredictions(
+  partials: readonly SourcedPartial[],
+  shardPredictions?: ShardPredictions,
+): MergedResult {
   if (partials.length === 0) throw new PartialError("no partial results to merge");
   for (const { source, partial } of partials) checkPartialConsistency(source, partial);
   checkCompatible(partials);
@@ -194,6 +222,7 @@ export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
     tally.onSkip({ key: skip.key, source: skip.source, reason: skip.reason });
   }
   tally.skippedCount = skips.count;
+  let emitted: readonly object[] | undefined;
   const result = taskDefinition(first.resultFields.task as TaskName).merge({
     outcomes,
     sources,
@@ -201,9 +230,15 @@ export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
     tally,
     skippedCount: skips.count,
     skipped: tally.skipped,
+    ...(shardPredictions && {
+      predictions: { rows: shardPredictions.rows, emit: (rows) => (emitted = rows) },
+    }),
   });
+  if (shardPredictions && emitted === undefined) {
+    throw new PartialError(`${sources[0]}: the ${result.task} merge gave no prediction rows`);
+  }
   const limit = fingerprint.options.limit;
-  return {
+  const merged = {
     ...result,
     clipbench: clipbenchBlock({
       model: modelProvenanceOf(fingerprint.model, { given: null, name: result.model }),
@@ -223,6 +258,12 @@ export function mergePartials(partials: readonly SourcedPartial[]): TaskResult {
       runtime: null,
     }),
   };
+  return {
+    result: merged,
+    ...(shardPredictions && {
+      predictions: { header: { ...shardPredictions.header, model: merged.model }, rows: emitted! },
+    }),
+  };
 }
 
 /**
@@ -234,4 +275,26 @@ export async function mergePartialFiles(paths: readonly string[]): Promise<TaskR
   const partials: SourcedPartial[] = [];
   for (const path of paths) partials.push({ source: path, partial: await readPartial(path) });
   return mergePartials(partials);
+}
+
+/**
+ * Reads partial files (and the predictions beside them, when every shard saved some), merges them,
+ * writes the result with `writeResult` and the merged predictions beside it.
+ *
+ * @returns the result, the path `writeResult` gave, and the predictions file written.
+ * @throws {PartialError} as {@linkcode mergePartialFiles}.
+ * @throws {PredictionsError} when only some shards saved predictions or a file does not fit.
+ */
+export async function mergePartialFilesAndWrite(
+  paths: readonly string[],
+  writeResult: (result: TaskResult) => Promise<string>,
+): Promise<{ result: TaskResult; path: string; predictionsPath?: string }> {
+  const partials: SourcedPartial[] = [];
+  for (const path of paths) partials.push({ source: path, partial: await readPartial(path) });
+  const shardPredictions = await readShardPredictions(partials);
+  const { result, predictions } = mergeWithPredictions(partials, shardPredictions);
+  const path = await writeResult(result);
+  const predictionsPath = predictions &&
+    await writeMergedPredictions(path, result, predictions.header, predictions.rows);
+  return { result, path, ...(predictionsPath && { predictionsPath }) };
 }
