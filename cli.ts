@@ -49,7 +49,7 @@ import { serveEvaluations, TOKEN_ENV } from "./src/server/serve.ts";
 import type { HubName } from "./src/hub/hub_settings.ts";
 
 import { expandDatasetArguments } from "./src/cli/dataset_arguments.ts";
-import { formatSummaryTable } from "./src/cli/summary_table.ts";
+import { formatSummaryTable } from "./src/results/summary_table.ts";
 import { writeMessage } from "./src/run/terminal_wrap.ts";
 import { didYouMean } from "./src/cli/did_you_mean.ts";
 import { checkOutputTemplate, prepareOutputTemplateFolders } from "./src/run/output_template.ts";

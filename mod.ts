@@ -242,7 +242,7 @@ export {
   sampleOutcomes,
 } from "./src/results/predictions/sample_metrics.ts";
 export { CombinedProgress, type CombinedProgressOptions } from "./src/run/shard_progress.ts";
-export { type ProgressRecord } from "./src/run/progress.ts";
+export { type ProgressOptions, type ProgressRecord } from "./src/run/progress.ts";
 export {
   cliCommand,
   type LocalShardsOptions,
@@ -302,12 +302,16 @@ export {
   type TalliedDataset,
 } from "./src/run/sample_tally.ts";
 export {
-  formatResultsTable,
   type SkippedSample,
   type TaskName,
   type TaskResult,
   writeResult,
 } from "./src/results/result.ts";
+export {
+  abbreviateMetric,
+  formatSummaryTable,
+  SUMMARY_TABLE_WIDTH,
+} from "./src/results/summary_table.ts";
 export {
   ClipbenchError,
   DatasetError,

@@ -1,7 +1,9 @@
 /**
  * Progress of hub downloads on stderr, in the style of src/run/progress.ts: on a terminal a redrawn
  * bar with bytes, bytes/s and ETA; otherwise a plain line every `lineIntervalSeconds` and one
- * when each file is done; nothing with `quiet`.
+ * when each file is done; nothing with `quiet`. Every line fits the width the evaluation's lines
+ * fit ({@linkcode fitProgressLine}): the bar narrows, then the resume note, the rate, the bar and
+ * the ETA are left out in that order, then the file name is shortened with `…`.
  *
  * ```
  * onnx/model.onnx  [##########..............]  12.6/31.2 MB  4.2 MB/s  ETA 0:04
@@ -12,9 +14,11 @@
  */
 
 import {
+  fitProgressLine,
   formatDuration,
-  progressBar,
+  lineColumns,
   type ProgressOptions,
+  type ProgressPart,
   writeToStderr,
 } from "../run/progress.ts";
 
@@ -89,17 +93,20 @@ export class DownloadProgressReporter implements DownloadProgress {
     const line = (): string => {
       const seconds = (now() - start) / 1000;
       const rate = seconds > 0 ? (received - resumedFrom) / seconds : 0;
-      const parts = [file];
+      const parts: ProgressPart[] = [];
+      const speed = { text: `${formatBytes(rate)}/s`, drop: 1 };
       if (total !== undefined && total > 0) {
-        if (options.interactive) parts.push(progressBar(received / total));
-        parts.push(`${formatBytes(received)}/${formatBytes(total)}`);
-        parts.push(`${formatBytes(rate)}/s`);
-        parts.push(`ETA ${formatDuration(rate > 0 ? (total - received) / rate : NaN)}`);
+        if (options.interactive) parts.push({ bar: received / total, drop: 2 });
+        parts.push({ text: `${formatBytes(received)}/${formatBytes(total)}` }, speed);
+        parts.push({
+          text: `ETA ${formatDuration(rate > 0 ? (total - received) / rate : NaN)}`,
+          drop: 3,
+        });
       } else {
-        parts.push(formatBytes(received), `${formatBytes(rate)}/s`);
+        parts.push({ text: formatBytes(received) }, speed);
       }
-      if (resumedFrom > 0) parts.push(`resumed at ${formatBytes(resumedFrom)}`);
-      return parts.join("  ");
+      if (resumedFrom > 0) parts.push({ text: `resumed at ${formatBytes(resumedFrom)}`, drop: 0 });
+      return fitProgressLine(file, parts, lineColumns(options));
     };
     return {
       advance(bytes: number) {

@@ -9,7 +9,13 @@
  */
 
 import type { MetricValue } from "./main_metrics.ts";
-import type { MetricAverage, Report, ReportCell, TaskTable } from "./report_table.ts";
+import {
+  classificationLayout,
+  type MetricAverage,
+  type Report,
+  type ReportCell,
+  type TaskTable,
+} from "./report_table.ts";
 import { describeDifference } from "./settings_difference.ts";
 import type { BootstrapSection } from "./bootstrap_section.ts";
 
@@ -49,26 +55,16 @@ function mark(cell: ReportCell): string {
 }
 
 function classificationTable(table: TaskTable): string[] {
-  const metricOf = (dataset: string) =>
-    table.cells.find((c) => c.dataset === dataset)?.metrics[0]?.label ?? "acc1";
-  const hasShared = table.averages.some((a) => a.shared !== undefined);
-  const columns = [
-    "model",
-    ...table.datasets.map((d) => (metricOf(d) === "acc1" ? d : `${d} (${metricOf(d)})`)),
-    "mean (datasets)",
-    ...(hasShared ? ["mean over shared (datasets)"] : []),
-  ];
+  const { columns, rows } = classificationLayout(table);
   const lines = header(columns, 1);
-  for (const model of table.models) {
-    const averages = table.averages.find((a) => a.model === model)!;
+  for (const r of rows) {
     lines.push(row([
-      model,
-      ...table.datasets.map((dataset) => {
-        const cell = table.cells.find((c) => c.model === model && c.dataset === dataset);
-        return cell === undefined ? "—" : formatMetric(cell.metrics[0]) + mark(cell);
-      }),
-      formatAverage(averages.all[0]),
-      ...(hasShared ? [formatAverage(averages.shared![0])] : []),
+      r.model,
+      ...r.cells.map((cell) =>
+        cell === undefined ? "—" : formatMetric(cell.metrics[0]) + mark(cell)
+      ),
+      formatAverage(r.all),
+      ...(r.shared ? [formatAverage(r.shared)] : []),
     ]));
   }
   return lines;

@@ -64,6 +64,49 @@ export interface TaskTable {
   readonly averages: readonly ModelAverages[];
 }
 
+/** One model's row of a classification table (see {@linkcode classificationLayout}). */
+export interface ClassificationRow {
+  /** The model. */
+  readonly model: string;
+  /** Its result per dataset column (`undefined`: no result). */
+  readonly cells: readonly (ReportCell | undefined)[];
+  /** Its mean over its datasets. */
+  readonly all: MetricAverage;
+  /** Its mean over the datasets every model has (when the table has that column). */
+  readonly shared?: MetricAverage;
+}
+
+/**
+ * The layout of a classification table, the same in Markdown and HTML: a `model` column, a
+ * column per dataset (titled `dataset (metric)` where its main metric is not acc1), the mean over
+ * each model's datasets and, when models differ in datasets, the mean over the shared ones.
+ */
+export function classificationLayout(
+  table: TaskTable,
+): { columns: string[]; rows: ClassificationRow[] } {
+  const metricOf = (dataset: string) =>
+    table.cells.find((c) => c.dataset === dataset)?.metrics[0]?.label ?? "acc1";
+  const hasShared = table.averages.some((a) => a.shared !== undefined);
+  const columns = [
+    "model",
+    ...table.datasets.map((d) => (metricOf(d) === "acc1" ? d : `${d} (${metricOf(d)})`)),
+    "mean (datasets)",
+    ...(hasShared ? ["mean over shared (datasets)"] : []),
+  ];
+  const rows = table.models.map((model) => {
+    const averages = table.averages.find((a) => a.model === model)!;
+    return {
+      model,
+      cells: table.datasets.map((dataset) =>
+        table.cells.find((c) => c.model === model && c.dataset === dataset)
+      ),
+      all: averages.all[0],
+      ...(hasShared && { shared: averages.shared![0] }),
+    };
+  });
+  return { columns, rows };
+}
+
 /** A report: its tables, in task order (classification, then retrieval). */
 export interface Report {
   /** One table per task present. */

@@ -101,19 +101,27 @@ function optionalCount(path: string, record: Record<string, unknown>, field: str
 }
 
 /**
- * Reads one result file.
+ * The JSON a result file holds, unchecked.
  *
- * @throws {ClipbenchError} naming the file and the field when it is not a result.
+ * @throws {ClipbenchError} naming the file when it cannot be read or is not JSON.
  */
-export async function readResultFile(path: string): Promise<ReportedResult> {
-  let parsed: unknown;
+export async function readResultJson(path: string): Promise<unknown> {
   try {
-    parsed = JSON.parse(await Deno.readTextFile(path));
+    return JSON.parse(await Deno.readTextFile(path));
   } catch (error) {
     throw new ClipbenchError(`cannot read the result ${path}: ${(error as Error).message}`, {
       cause: error,
     });
   }
+}
+
+/**
+ * Reads one result file.
+ *
+ * @throws {ClipbenchError} naming the file and the field when it is not a result.
+ */
+export async function readResultFile(path: string): Promise<ReportedResult> {
+  const parsed = await readResultJson(path);
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     fail(path, "it does not hold a JSON object");
   }

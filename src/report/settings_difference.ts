@@ -1,27 +1,24 @@
 /**
- * Which results of a dataset were made with different settings, from their `clipbench` blocks: a
- * `--limit` run beside full runs, another split, dtype, preprocessing, prompts or task options.
+ * Which results of a dataset were made with different settings, from their `clipbench` blocks
+ * (src/results/provenance.ts): a `--limit` run beside full runs, another split, dtype,
+ * preprocessing, text cleaning, prompts or task options.
  *
- * The block is flattened to dotted paths (`task_options.recall_k`), and paths that naturally
- * differ from run to run or model to model are left out ({@linkcode RUN_SPECIFIC_SETTING}: the
- * version, the model and its fingerprint, times and throughput, the runtime, shard layout, sample
- * counts, per-class recall). Within the results of one dataset and task that have a block, a
- * setting whose values are not all equal marks every result whose value is not the most common
- * one — or every result, when no value is more common than the others. Results without a block
- * are neither compared nor marked.
+ * Only the block's number-changing parts are compared: its `settings` (all but `model_sha256`,
+ * which differs from model to model by design) and its `task_settings` (the prompts' SHA-256s,
+ * the recall@k list). Everything else in the block — the version, the model, times, the runtime,
+ * the shard layout, sample counts — differs between runs without changing what the numbers mean.
+ * Within the results of one dataset and task that have a block, a setting whose values are not
+ * all equal marks every result whose value is not the most common one — or every result, when no
+ * value is more common than the others. Results without a block are neither compared nor marked.
  *
  * @module
  */
 
 import type { ReportedResult } from "./result_files.ts";
 
-/** A path segment that names a setting that differs between runs without changing numbers. */
-export const RUN_SPECIFIC_SETTING =
-  /^(clipbench_version|version|model|model_.*|.*_model|.*fingerprint.*|runtime|host.*|start.*|end.*|.*_time|times?|timing|duration.*|.*_per_second|images_per_s|throughput|threads|cores|execution_provider|deno|onnxruntime|shard.*|.*_shards?|samples.*|.*_samples|n_.*|scored|skipped.*|per_class_recall)$/i;
-
 /** One setting in which a result differs from the others of its dataset. */
 export interface SettingDifference {
-  /** The setting's dotted path in the `clipbench` block. */
+  /** The setting's name (`limit`, `recall_k`; nested task settings as dotted paths). */
   readonly setting: string;
   /** This result's value (JSON; `absent` when the block lacks it). */
   readonly value: string;
@@ -29,18 +26,32 @@ export interface SettingDifference {
   readonly others: readonly string[];
 }
 
-/** The number-changing settings of a `clipbench` block: dotted path → JSON value. */
+/** The `settings` entry that identifies the model rather than a setting. */
+const MODEL_IDENTITY = "model_sha256";
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The number-changing settings of a `clipbench` block (see the module documentation): setting
+ * name → JSON value. Nested task settings are flattened to dotted paths.
+ */
 export function settingsOf(block: Readonly<Record<string, unknown>>): Map<string, string> {
   const settings = new Map<string, string>();
-  const visit = (value: unknown, path: string[]) => {
-    if (path.length > 0 && RUN_SPECIFIC_SETTING.test(path[path.length - 1])) return;
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+  const visit = (value: unknown, path: readonly string[]) => {
+    if (isObject(value)) {
       for (const [key, inner] of Object.entries(value)) visit(inner, [...path, key]);
       return;
     }
     settings.set(path.join("."), JSON.stringify(value));
   };
-  visit(block, []);
+  if (isObject(block.settings)) {
+    for (const [key, value] of Object.entries(block.settings)) {
+      if (key !== MODEL_IDENTITY) visit(value, [key]);
+    }
+  }
+  if (isObject(block.task_settings)) visit(block.task_settings, []);
   return settings;
 }
 

@@ -8,8 +8,9 @@
  */
 
 import { dirname, join } from "node:path";
-import { ClipbenchError, UsageError } from "../errors.ts";
+import { ClipbenchError } from "../errors.ts";
 import type { ClipbenchBlock, TaskProvenance } from "./provenance.ts";
+import { prepareOutputFolder } from "../io/output_folder.ts";
 import { fillOutputTemplate } from "../run/output_template.ts";
 
 /** A sample that could not be scored, and why. */
@@ -97,33 +98,6 @@ export async function writeResult(
 }
 
 /**
- * Creates `folder` (and its parents) and checks that a file can be written in it, so that an
- * output folder that is a file, lies under a file or is not writable is reported before any work.
- *
- * @param what How the folder is named in the message (e.g. `--output-dir outputs`).
- * @throws {UsageError} naming `what` and the folder.
- */
-async function prepareOutputFolder(folder: string, what: string = folder): Promise<void> {
-  try {
-    await Deno.mkdir(folder, { recursive: true });
-  } catch (error) {
-    const reason = error instanceof Deno.errors.AlreadyExists
-      ? `${folder} is a file, not a folder`
-      : `cannot create ${folder}: ${(error as Error).message}`;
-    throw new UsageError(`${what}: ${reason}`, { cause: error });
-  }
-  const probe = join(folder, `.clipbench-write-check.${Deno.pid}.tmp`);
-  try {
-    await Deno.writeFile(probe, new Uint8Array(0));
-  } catch (error) {
-    throw new UsageError(`${what}: cannot write in ${folder}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  await Deno.remove(probe).catch(() => {});
-}
-
-/**
  * Prepares, before any evaluation, every folder the results of `models` × `datasets` go to under
  * `outputDir` (see {@linkcode prepareOutputFolder}): `<outputDir>/<model>`, and
  * `<outputDir>/<model>/<org>` for a dataset given by hub id `org/name`.
@@ -145,45 +119,4 @@ export async function prepareResultFolders(
     }
   }
   for (const folder of folders) await prepareOutputFolder(folder, what);
-}
-
-/**
- * A plain-text table of results (one row per result, one column per metric). Results in
- * `existing` (read from files `--skip-existing` kept) are marked `existing` in a last column.
- */
-export function formatResultsTable(
-  results: readonly TaskResult[],
-  existing: ReadonlySet<TaskResult> = new Set(),
-): string {
-  if (results.length === 0) return "";
-  const metricNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
-  const marked = results.some((r) => existing.has(r));
-  const header = [
-    "model",
-    "dataset",
-    "task",
-    ...metricNames,
-    "samples",
-    "skipped",
-    ...(marked ? ["source"] : []),
-  ];
-  const rows = results.map((r) => [
-    r.model,
-    r.dataset,
-    r.task,
-    ...metricNames.map((m) => {
-      const value = r.metrics[m];
-      return value === undefined ? "" : value === null ? "n/a" : value.toFixed(4);
-    }),
-    String(r.n_samples),
-    String(r.n_skipped),
-    ...(marked ? [existing.has(r) ? "existing" : "new"] : []),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const last = header.length - 1;
-  const line = (cells: string[]) =>
-    cells.map((c, i) =>
-      i < 3 || (marked && i === last) ? c.padEnd(widths[i]) : c.padStart(widths[i])
-    ).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

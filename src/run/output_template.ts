@@ -8,8 +8,9 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
+import { prepareOutputFolder } from "../io/output_folder.ts";
 
 /** The fields a result path template may name. */
 export const OUTPUT_TEMPLATE_FIELDS = ["dataset", "model", "task"] as const;
@@ -124,23 +125,6 @@ export async function prepareOutputTemplateFolders(
   datasets: readonly string[],
 ): Promise<void> {
   for (const folder of outputTemplateFolders(template, models, datasets)) {
-    const what = `--output ${template}`;
-    try {
-      await Deno.mkdir(folder, { recursive: true });
-    } catch (error) {
-      const reason = error instanceof Deno.errors.AlreadyExists
-        ? `${folder} is a file, not a folder`
-        : `cannot create ${folder}: ${(error as Error).message}`;
-      throw new UsageError(`${what}: ${reason}`, { cause: error });
-    }
-    const probe = join(folder, `.clipbench-write-check.${Deno.pid}.tmp`);
-    try {
-      await Deno.writeFile(probe, new Uint8Array(0));
-    } catch (error) {
-      throw new UsageError(`${what}: cannot write in ${folder}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    await Deno.remove(probe).catch(() => {});
+    await prepareOutputFolder(folder, `--output ${template}`);
   }
 }

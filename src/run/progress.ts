@@ -99,6 +99,11 @@ export function terminalColumns(): number {
   }
 }
 
+/** The width progress lines fit: `options.columns`, else the terminal's (interactive) or 80. */
+export function lineColumns(options: Pick<ProgressOptions, "columns" | "interactive">): number {
+  return options.columns ?? (options.interactive ? terminalColumns() : DEFAULT_COLUMNS);
+}
+
 /** Whether this process reports by records ({@linkcode PROGRESS_RECORDS_ENV}). */
 function recordsFromEnvironment(): boolean {
   try {
@@ -223,10 +228,9 @@ export class ProgressReporter {
     return estimate === undefined ? undefined : { total: estimate, estimated: true };
   }
 
-  /** The line width: the option, else the terminal's (interactive) or 80. */
+  /** The line width (see {@linkcode lineColumns}). */
   #columns(): number {
-    return this.#options.columns ??
-      (this.#options.interactive ? terminalColumns() : DEFAULT_COLUMNS);
+    return lineColumns(this.#options);
   }
 
   /**

@@ -10,32 +10,20 @@
  */
 
 import {
-  DEFAULT_COLUMNS,
   fitProgressLine,
   formatDuration,
+  lineColumns,
+  type ProgressOptions,
   type ProgressPart,
   type ProgressRecord,
-  terminalColumns,
   writeToStderr,
 } from "./progress.ts";
 import { wrapText } from "./terminal_wrap.ts";
 
-/** Options of {@linkcode CombinedProgress}. */
-export interface CombinedProgressOptions {
+/** Options of {@linkcode CombinedProgress}: those of one reporter's lines, and the worker count. */
+export interface CombinedProgressOptions extends Omit<ProgressOptions, "records"> {
   /** Number of workers. */
   readonly workers: number;
-  /** Redraw one line (a terminal) or print plain lines. */
-  readonly interactive: boolean;
-  /** Draw nothing (messages are still written). */
-  readonly quiet?: boolean;
-  /** Seconds between plain lines; default 10. */
-  readonly lineIntervalSeconds?: number;
-  /** Where text goes; default stderr. */
-  readonly write?: (text: string) => void;
-  /** Clock in milliseconds; default `performance.now`. */
-  readonly now?: () => number;
-  /** Line width; default the terminal's (interactive) or 80. */
-  readonly columns?: number;
 }
 
 /** One pair's progress across the workers. */
@@ -121,8 +109,7 @@ export class CombinedProgress {
   }
 
   #columns(): number {
-    return this.#options.columns ??
-      (this.#options.interactive ? terminalColumns() : DEFAULT_COLUMNS);
+    return lineColumns(this.#options);
   }
 
   #show(label: string, final: boolean): void {

@@ -284,6 +284,23 @@ Deno.test("download progress: a bar with bytes/s on a terminal, lines elsewhere,
     "downloaded test/0.tar: 10.0 kB in 12 s (500 B/s)\n",
   ]);
 
+  // A long name on an 80-column terminal: the line stays under 80 characters, the bytes kept.
+  output.length = 0;
+  time = 0;
+  const narrow = new DownloadProgressReporter({
+    interactive: true,
+    columns: 80,
+    write: (text) => output.push(text),
+    now: () => time,
+  });
+  const long = narrow.begin(`onnx/${"very_long_graph_name_".repeat(3)}fp16.onnx`, 3_000_000, 1000);
+  time = 500;
+  long.advance(1_000_000);
+  const drawn = output[0].replace("\r\x1b[2K", "");
+  assert.ok(drawn.length < 80, drawn);
+  assert.match(drawn, /^onnx\/very_long_graph_name_very.*… {2}1\.0 MB\/3\.0 MB$/);
+  assert.doesNotMatch(drawn, /resumed/, "the resume note goes first");
+
   output.length = 0;
   const quiet = new DownloadProgressReporter({
     interactive: true,

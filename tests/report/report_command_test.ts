@@ -66,6 +66,25 @@ Deno.test("report reads the result of a real demo evaluation", async () => {
     assert.ok(metric.low <= acc1 && acc1 <= metric.high);
     const markdown = await reportText([outputDir], "markdown");
     assert.match(markdown, /\| tiny-clip-demo \| \d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\] \|/);
+    assert.doesNotMatch(markdown, /settings differ/);
+    // The same model under another name with another --limit: the real blocks differ in `limit`
+    // only (not in the model's name, times or runtime), and both results are marked.
+    const limited = await runEvaluations({
+      ...plan,
+      models: [{ id: "examples/demo/tiny-clip-demo", name: "demo-limit-20" }],
+      limit: 20,
+    });
+    assert.deepEqual(limited.failures, []);
+    const marked = await reportText([outputDir], "markdown");
+    assert.match(
+      marked,
+      /demo-limit-20 on fashion_mnist_1k: settings differ: limit = 20 \(others: 40\)/,
+    );
+    assert.match(
+      marked,
+      /tiny-clip-demo on fashion_mnist_1k: settings differ: limit = 40 \(others: 20\)/,
+    );
+    assert.equal(marked.match(/settings differ/g)?.length, 2);
   } finally {
     await Deno.remove(outputDir, { recursive: true });
   }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { ClipbenchError, UsageError } from "../../src/errors.ts";
 import {
-  formatResultsTable,
   prepareResultFolders,
   resultPath,
   type TaskResult,
@@ -74,17 +73,4 @@ Deno.test("result: output folders are prepared before any work, or refused", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("result: table with one column per metric", () => {
-  const table = formatResultsTable([RESULT]).split("\n");
-  assert.match(
-    table[0],
-    /^model\s+dataset\s+task\s+acc1\s+acc5\s+mean_per_class_recall\s+samples\s+skipped$/,
-  );
-  assert.match(
-    table[2],
-    /^clip-b32\s+cars\s+zeroshot_classification\s+0\.5000\s+n\/a\s+0\.2500\s+10\s+1$/,
-  );
-  assert.equal(formatResultsTable([]), "");
 });

@@ -15,10 +15,9 @@
  * @module
  */
 
-import { ClipbenchError } from "../../errors.ts";
 import type { ClassificationRow } from "../../results/predictions/predictions_file.ts";
 import { MULTILABEL_METRIC } from "../main_metrics.ts";
-import type { ReportedResult } from "../result_files.ts";
+import { readResultJson, type ReportedResult } from "../result_files.ts";
 import type { IgnoredPredictions, ResultSamples } from "../result_samples.ts";
 
 /** Confusions listed per result. */
@@ -77,14 +76,7 @@ export interface ClassDetails {
 
 /** The `classnames` a result file holds (`--dump_classnames`), if any. */
 export async function readDumpedClassnames(path: string): Promise<string[] | undefined> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await Deno.readTextFile(path));
-  } catch (error) {
-    throw new ClipbenchError(`cannot read the result ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const parsed = await readResultJson(path);
   const names = (parsed as Record<string, unknown>)?.classnames;
   return Array.isArray(names) && names.every((name) => typeof name === "string")
     ? names

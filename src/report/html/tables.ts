@@ -11,7 +11,12 @@
 import type { BootstrapSection } from "../bootstrap_section.ts";
 import type { MetricValue } from "../main_metrics.ts";
 import { percent } from "../markdown.ts";
-import type { MetricAverage, ReportCell, TaskTable } from "../report_table.ts";
+import {
+  classificationLayout,
+  type MetricAverage,
+  type ReportCell,
+  type TaskTable,
+} from "../report_table.ts";
 import { describeDifference } from "../settings_difference.ts";
 import { escapeHtml } from "./escape.ts";
 
@@ -58,28 +63,18 @@ function averageHtml(average: MetricAverage): string {
 }
 
 function classificationTable(table: TaskTable): string {
-  const metricOf = (dataset: string) =>
-    table.cells.find((c) => c.dataset === dataset)?.metrics[0]?.label ?? "acc1";
-  const hasShared = table.averages.some((a) => a.shared !== undefined);
-  const columns = [
-    "model",
-    ...table.datasets.map((d) => (metricOf(d) === "acc1" ? d : `${d} (${metricOf(d)})`)),
-    "mean (datasets)",
-    ...(hasShared ? ["mean over shared (datasets)"] : []),
-  ];
-  const rows = table.models.map((model) => {
-    const averages = table.averages.find((a) => a.model === model)!;
-    return tableRow([
-      escapeHtml(model),
-      ...table.datasets.map((dataset) => {
-        const cell = table.cells.find((c) => c.model === model && c.dataset === dataset);
-        return cell === undefined ? "—" : metricHtml(cell.metrics[0]) + differenceMark(cell);
-      }),
-      averageHtml(averages.all[0]),
-      ...(hasShared ? [averageHtml(averages.shared![0])] : []),
-    ], 1);
-  });
-  return `<table>${headRow(columns)}<tbody>${rows.join("")}</tbody></table>`;
+  const { columns, rows } = classificationLayout(table);
+  const body = rows.map((r) =>
+    tableRow([
+      escapeHtml(r.model),
+      ...r.cells.map((cell) =>
+        cell === undefined ? "—" : metricHtml(cell.metrics[0]) + differenceMark(cell)
+      ),
+      averageHtml(r.all),
+      ...(r.shared ? [averageHtml(r.shared)] : []),
+    ], 1)
+  );
+  return `<table>${headRow(columns)}<tbody>${body.join("")}</tbody></table>`;
 }
 
 function retrievalTables(table: TaskTable): string {

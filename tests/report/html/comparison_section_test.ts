@@ -34,7 +34,7 @@ Deno.test("comparisonHtml: one row per compared metric, differences signed, note
   assert.equal(rows, comparison.datasets.reduce((sum, d) => sum + d.metrics.length, 0));
   assert.match(html, /<th>cifar10_mini<\/th><td>acc1<\/td><td>74\.50 .*?<td>\+8\.00<\/td>/);
   assert.match(html, /only model-a has: dtd_mini/);
-  assert.match(html, /pets_mini: settings differ: model-b: settings\.limit = 60/);
+  assert.match(html, /pets_mini: settings differ: model-b: limit = 60/);
   const paired = comparison.datasets.some((d) => d.metrics.some((m) => pairedOf(m)));
   assert.equal(html.includes("paired bootstrap 95 %"), paired);
 });

@@ -81,7 +81,7 @@ Deno.test("the page holds the Markdown report's tables, marks and notes", () => 
   );
   assert.match(
     html,
-    /† model-b on pets_mini: settings differ: settings\.limit = 60 \(others: null\)/,
+    /† model-b on pets_mini: settings differ: limit = 60 \(others: null\)/,
   );
   assert.match(html, /‡ model-a on voc_mini, mAP: no interval/);
   assert.match(html, /<th>mean over shared \(datasets\)<\/th>/);

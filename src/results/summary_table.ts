@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { TaskResult } from "../results/result.ts";
+import type { TaskResult } from "./result.ts";
 
 /** The widest line the summary prints (a terminal of 100 columns shows it unwrapped). */
 export const SUMMARY_TABLE_WIDTH = 100;

@@ -1,7 +1,7 @@
-/** The summary table on stdout (src/cli/summary_table.ts): abbreviations, legend, 100 columns. */
+/** The summary table on stdout (src/results/summary_table.ts): abbreviations, legend, 100 columns. */
 import assert from "node:assert/strict";
 import type { TaskResult } from "../../src/results/result.ts";
-import { abbreviateMetric, formatSummaryTable } from "../../src/cli/summary_table.ts";
+import { abbreviateMetric, formatSummaryTable } from "../../src/results/summary_table.ts";
 
 function result(
   model: string,
@@ -62,6 +62,15 @@ Deno.test("summary table: one table per task, a legend once, no line over 100 co
   );
   assert.match(lines[1], /\s+n\s+skip$/);
   assert.equal(text.match(/img R@k =/g)?.length, 1, "the legend is printed once");
+});
+
+Deno.test("summary table: a metric that could not be computed shows n/a, a missing one nothing", () => {
+  const text = formatSummaryTable([
+    result("m", "cars", "zeroshot_classification", { acc1: 0.5, acc5: null }),
+    result("m", "pets", "zeroshot_classification", { acc1: 0.25 }),
+  ]);
+  assert.match(text, /^m\s+cars\s+zeroshot_classification\s+0\.5000\s+n\/a\s+1000\s+0$/m);
+  assert.match(text, /^m\s+pets\s+zeroshot_classification\s+0\.2500\s+1000\s+0$/m);
 });
 
 Deno.test("summary table: names too long for 100 columns are shortened with …", () => {
