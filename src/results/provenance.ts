@@ -111,6 +111,11 @@ export interface RuntimeInfo {
   readonly threads: number;
   /** Logical cores of the machine. */
   readonly cores: number;
+  /**
+   * The libjpeg-turbo that decoded JPEG files: native (with its library) or WebAssembly (with
+   * why the native one was not used); see src/image/decode/jpeg_decoder.ts.
+   */
+  readonly jpeg_decoder: string;
 }
 
 /** What a task adds to the block: its settings, and per-class recall where it has one. */

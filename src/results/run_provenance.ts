@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { CONVERSION_RECORD, type ConversionRecord } from "../convert/convert.ts";
+import { jpegDecoderDescription } from "../image/decode/jpeg_decoder.ts";
 import { fileContentHashes } from "../model/file_hashes.ts";
 import type { ClipModel } from "../model/model.ts";
 import { pathExists } from "../io/path_exists.ts";
@@ -67,13 +68,20 @@ export async function loadedModelProvenance(
   };
 }
 
-/** The runtime of this process, with the execution provider and thread count asked for. */
-export function runtimeInfo(executionProvider: string, threads: number): RuntimeInfo {
+/**
+ * The runtime of this process, with the execution provider and thread count asked for, and the
+ * JPEG decoder this process (and so each of its decode workers) chooses.
+ */
+export async function runtimeInfo(
+  executionProvider: string,
+  threads: number,
+): Promise<RuntimeInfo> {
   return {
     deno: Deno.version.deno,
     onnxruntime_node: ort.env.versions.node ?? ort.env.versions.common,
     execution_provider: executionProvider,
     threads,
     cores: navigator.hardwareConcurrency,
+    jpeg_decoder: await jpegDecoderDescription(),
   };
 }

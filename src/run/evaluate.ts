@@ -558,7 +558,10 @@ async function evaluateOpened(
             shards: null,
             samples: { scored: result.n_samples, skipped: result.n_skipped },
             time: runTiming(start, end, result.n_samples),
-            runtime: runtimeInfo(model.sessionSettings.executionProvider ?? "cpu", plan.threads),
+            runtime: await runtimeInfo(
+              model.sessionSettings.executionProvider ?? "cpu",
+              plan.threads,
+            ),
           }),
         },
       };

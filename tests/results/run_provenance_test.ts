@@ -1,6 +1,7 @@
 /** What the block takes from a live run: conversion provenance and the runtime. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { selectedJpegDecoder } from "../../src/image/decode/jpeg_decoder.ts";
 import { conversionProvenance, runtimeInfo } from "../../src/results/run_provenance.ts";
 import { CONVERSION_RECORD } from "../../src/convert/convert.ts";
 import { hashFile } from "../../src/hub/file_hash.ts";
@@ -43,11 +44,13 @@ Deno.test("conversionProvenance: the checkpoint's weight hashes; undefined when 
   }
 });
 
-Deno.test("runtimeInfo: Deno and onnxruntime-node versions, provider, threads, cores", () => {
-  const info = runtimeInfo("cpu", 3);
+Deno.test("runtimeInfo: Deno and onnxruntime-node versions, provider, threads, cores, JPEG decoder", async () => {
+  const info = await runtimeInfo("cpu", 3);
   assert.equal(info.deno, Deno.version.deno);
   assert.match(info.onnxruntime_node, /^\d+\.\d+\.\d+/);
   assert.equal(info.execution_provider, "cpu");
   assert.equal(info.threads, 3);
   assert.ok(Number.isInteger(info.cores) && info.cores >= 1);
+  assert.equal(info.jpeg_decoder, (await selectedJpegDecoder()).description);
+  assert.match(info.jpeg_decoder, /^(native|WebAssembly) libjpeg-turbo/);
 });

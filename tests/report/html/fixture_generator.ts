@@ -351,6 +351,7 @@ function resultFile(item: FixtureResult, header: PredictionsHeader, index: numbe
         execution_provider: "cpu",
         threads: 0,
         cores: 2,
+        jpeg_decoder: "native libjpeg-turbo (libturbojpeg.so.0)",
       },
       ...(item.header.kind === "classification" &&
         { per_class_recall: perClassRecallOf(classnames!.length, rows) }),
