@@ -54,14 +54,17 @@ export {
   type WebDatasetType,
 } from "./src/dataset/wds.ts";
 export { type ImageField, imageField, labelField, type Sample } from "./src/dataset/webdataset.ts";
-export { decodeImage, decodeNativeImage } from "./src/image/decode/mod.ts";
+export { decodeImage, type DecodeOptions, decodeNativeImage } from "./src/image/decode/mod.ts";
 export {
   JPEG_DECODER_CHOICES,
   JPEG_DECODER_ENV,
   type JpegDecoderChoice,
   jpegDecoderDescription,
+  type JpegPixelDecoder,
+  loadJpegDecoder,
 } from "./src/image/decode/jpeg_decoder.ts";
 export { LIBTURBOJPEG_ENV } from "./src/image/decode/turbojpeg_native.ts";
+export type { TurboJpegImage } from "./src/image/decode/turbojpeg.ts";
 export type { RgbImage } from "./src/image/rgb_image.ts";
 export type {
   ByteSampleImage,

@@ -33,9 +33,16 @@ import type { CachedFolder } from "./cache.ts";
 import { BENCH_USAGE, type BenchFlags, parseBenchFlags } from "./flags.ts";
 import { generatedDataset, generatedModel } from "./inputs.ts";
 import { type ChildRun, runEvaluationChild } from "./evaluate_child.ts";
+import { loadJpegDecoder, selectedJpegDecoder } from "../src/image/decode/jpeg_decoder.ts";
 import { measureDecode, readImages } from "./measure_decode.ts";
-import { type EndToEndOptions, measureEndToEnd } from "./measure_end_to_end.ts";
-import { measureInference } from "./measure_inference.ts";
+import {
+  type EndToEndMeasure,
+  type EndToEndOptions,
+  measureEndToEnd,
+} from "./measure_end_to_end.ts";
+import { type InferenceMeasure, measureInference } from "./measure_inference.ts";
+import { measureTorchPeer } from "./measure_torch_peer.ts";
+import { type Loaded, withLoad } from "./rounds.ts";
 import { type ConversionMeasure, measureConversion } from "./measure_convert.ts";
 import {
   measureTorchExport,
@@ -53,7 +60,15 @@ import {
   type SoakOptions,
   soakPassed,
 } from "./soak.ts";
-import { type BenchRecord, formatRecord, type ModelMeasures, type PeakRssRun } from "./record.ts";
+import {
+  type BenchRecord,
+  formatRecord,
+  type ImageRound,
+  type ModelMeasures,
+  type PeakRssRun,
+  roundRatios,
+  summarizeRounds,
+} from "./record.ts";
 
 const DEMO_MODEL = fileURLToPath(new URL("../examples/demo/tiny-clip-demo", import.meta.url));
 const DEMO_DATA = fileURLToPath(new URL("../examples/demo/data/fashion_mnist_1k", import.meta.url));
@@ -93,13 +108,15 @@ function localShards(shardUrls: readonly string[]): string[] | undefined {
     : undefined;
 }
 
-/** Every measure of one model on one dataset, in one process. */
+/** Every measure of one model on one dataset, in one process (the image ones in rounds). */
 async function measureModel(
   flags: BenchFlags,
   modelDir: string,
   datasetRoot: string,
   options: {
     generated?: string;
+    /** The generated preset, for the PyTorch peer's model shape (none: no peer). */
+    peerPreset?: "vit-b-32" | "tiny";
     samples: number;
     decodeImages: number;
     classifierCache: string;
@@ -108,35 +125,98 @@ async function measureModel(
   const model = await ClipModel.load(modelDir, { threads: flags.threads });
   try {
     const dataset = await openWebDataset(datasetRoot);
-    progress(`${model.name}: inference ceiling at batch ${flags.batchSize}`);
-    const inference = await measureInference(model, {
-      batchSize: flags.batchSize,
-      minSeconds: ceilingSeconds(flags),
-      minBatches: 2,
-    });
-    progress(`${model.name}: decode + preprocess on one core (${options.decodeImages} images)`);
-    const images = await readImages(dataset, options.decodeImages);
-    const decode = await measureDecode(images, model.preprocessor);
-    const shards = localShards(dataset.shardUrls);
-    progress(`${model.name}: Pillow on the same images`);
-    const pil = shards
-      ? await measurePil(shards, options.decodeImages, model.preprocessor.width)
-      : { skipped: "the dataset's shards are not local files" };
-    progress(`${model.name}: text tower`);
     const { classnames, templates } = dataset;
     if (!classnames || !templates) {
       throw new Error(
         `${datasetRoot} has no classnames.txt or templates: not a classification set`,
       );
     }
+    const images = await readImages(dataset, options.decodeImages);
+    const shards = localShards(dataset.shardUrls);
+    const jpeg = await selectedJpegDecoder();
+    const wasm = jpeg.kind === "native" && images.some((image) => /^jpe?g$/.test(image.ext))
+      ? await loadJpegDecoder("wasm")
+      : undefined;
+    const peerSkipped = flags.peer === undefined
+      ? undefined
+      : options.peerPreset === undefined
+      ? "the peer's PyTorch model has a generated preset's shape; this model is not generated"
+      : shards === undefined
+      ? "the dataset's shards are not local files"
+      : undefined;
+    const rounds: ImageRound[] = [];
+    for (let round = 0; round < flags.rounds; round++) {
+      const label = `${model.name}, round ${round + 1}/${flags.rounds}`;
+      const ceilingFirst = round % 2 === 0;
+      const ceiling = () => {
+        progress(`${label}: inference ceiling at batch ${flags.batchSize}`);
+        return withLoad(() =>
+          measureInference(model, {
+            batchSize: flags.batchSize,
+            minSeconds: ceilingSeconds(flags),
+            minBatches: 2,
+          })
+        );
+      };
+      const endToEnd = () => {
+        progress(`${label}: end to end (${options.samples} samples)`);
+        return withLoad(() =>
+          measureEndToEnd(
+            model,
+            dataset,
+            options.samples,
+            taskOptions(flags, options.classifierCache),
+          )
+        );
+      };
+      const [first, second] = ceilingFirst
+        ? [await ceiling(), await endToEnd()]
+        : [await endToEnd(), await ceiling()];
+      progress(`${label}: decode + preprocess on one core (${images.length} images)`);
+      const decode = await withLoad(() => measureDecode(images, model.preprocessor, jpeg));
+      const wasmDecode = wasm &&
+        await withLoad(() => measureDecode(images, model.preprocessor, wasm));
+      progress(`${label}: Pillow on the same images`);
+      const pil = await withLoad(async () =>
+        shards
+          ? await measurePil(shards, images.length, model.preprocessor.width)
+          : { skipped: "the dataset's shards are not local files" }
+      );
+      let peer: ImageRound["peer"] = null;
+      if (flags.peer === "torch") {
+        progress(`${label}: the PyTorch peer (${options.samples} samples)`);
+        peer = await withLoad(async () =>
+          peerSkipped !== undefined ? { skipped: peerSkipped } : await measureTorchPeer({
+            shards: shards!,
+            samples: options.samples,
+            batchSize: flags.batchSize,
+            workers: flags.numWorkers ?? Math.min(coreCount(), 4),
+            threads: flags.threads,
+            classes: classnames.length,
+            preset: options.peerPreset!,
+          })
+        );
+      }
+      const ceilingMeasure = (ceilingFirst ? first : second) as Loaded<InferenceMeasure>;
+      const endToEndMeasure = (ceilingFirst ? second : first) as Loaded<EndToEndMeasure>;
+      rounds.push({
+        ceilingFirst,
+        ceiling: ceilingMeasure,
+        endToEnd: endToEndMeasure,
+        decode,
+        wasmDecode: wasmDecode ?? null,
+        pil,
+        peer,
+        ratios: roundRatios(ceilingMeasure.value, endToEndMeasure.value, decode.value, {
+          wasmDecode: wasmDecode?.value,
+          pil: pil.value,
+          peer: peer?.value,
+          cores: coreCount(),
+        }),
+      });
+    }
+    progress(`${model.name}: text tower`);
     const text = await measureText(model, classnames, templates, flags.batchSize);
-    progress(`${model.name}: end to end (${options.samples} samples)`);
-    const endToEnd = await measureEndToEnd(
-      model,
-      dataset,
-      options.samples,
-      taskOptions(flags, options.classifierCache),
-    );
     return {
       model: {
         dir: modelDir,
@@ -144,18 +224,9 @@ async function measureModel(
         ...(options.generated !== undefined && { generated: options.generated }),
       },
       dataset: datasetRoot,
-      inference,
-      decode,
-      pil,
-      endToEnd,
+      rounds,
+      summary: summarizeRounds(rounds),
       text,
-      ratios: {
-        endToEndToCeiling: endToEnd.imagesPerSecond / inference.imagesPerSecond,
-        decodeToPil: "skipped" in pil ? null : decode.imagesPerSecond / pil.imagesPerSecond,
-        decodeCoresForCeiling: inference.imagesPerSecond / decode.imagesPerSecond,
-        sharedCoresBound: 1 /
-          (1 + inference.imagesPerSecond / (coreCount() * decode.imagesPerSecond)),
-      },
     };
   } finally {
     await model.release();
@@ -208,6 +279,7 @@ export async function runBench(flags: BenchFlags): Promise<BenchRecord> {
   try {
     main = await measureModel(flags, modelDir, datasetRoot, {
       generated: flags.model === undefined ? `${preset}, seed 0` : undefined,
+      peerPreset: flags.model === undefined ? preset : undefined,
       samples: flags.samples,
       decodeImages: flags.decodeImages,
       classifierCache,
@@ -290,6 +362,8 @@ export async function runBench(flags: BenchFlags): Promise<BenchRecord> {
       threads: flags.threads,
       numWorkers: flags.numWorkers ?? null,
       samples: flags.samples,
+      rounds: flags.rounds,
+      peer: flags.peer ?? null,
     },
     generated,
     main,

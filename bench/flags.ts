@@ -19,6 +19,8 @@
  * | `--no-export-bench` | skip the comparison with `torch.onnx.export`'s vision graph  | on                               |
  * | `--export-batch N`  | batch of that comparison                                     | 32 (`--quick`: 4)                |
  * | `--export-reps N`   | timed runs of each graph in it                               | 7 (`--quick`: 2)                 |
+ * | `--rounds N`        | interleaved rounds of the image measures (min/median/max)   | 3 (`--quick`: 1)                 |
+ * | `--peer torch`      | add the PyTorch pipeline (bench/torch_peer.py) to each round | off                              |
  * | `--quick`           | small sizes everywhere (CI smoke run)                        | off                              |
  *
  * @module
@@ -60,15 +62,27 @@ export interface BenchFlags {
   readonly exportBatch: number;
   /** Timed runs of each graph in it. */
   readonly exportReps: number;
+  /** Interleaved rounds of the image measures. */
+  readonly rounds: number;
+  /** A peer pipeline measured in each round (`torch`), or undefined for none. */
+  readonly peer?: "torch";
   /** Small sizes everywhere. */
   readonly quick: boolean;
+}
+
+/** `--peer`'s value, checked. */
+function peerOf(value: string | undefined): "torch" | undefined {
+  if (value === undefined) return undefined;
+  if (value !== "torch") throw new RangeError(`--peer takes torch, got ${value}`);
+  return value;
 }
 
 /** Usage text. */
 export const BENCH_USAGE = `usage: deno task bench [--model DIR] [--dataset DIR] [--samples N]
   [--batch-size N] [--threads N] [--num-workers N] [--rss-samples A,B] [--rss-model DIR]
   [--decode-images N] [--cache-dir DIR] [--json PATH] [--no-convert-bench]
-  [--convert-checkpoint DIR] [--no-export-bench] [--export-batch N] [--export-reps N] [--quick]`;
+  [--convert-checkpoint DIR] [--no-export-bench] [--export-batch N] [--export-reps N]
+  [--rounds N] [--peer torch] [--quick]`;
 
 function integer(flag: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -109,6 +123,8 @@ export function parseBenchFlags(args: readonly string[], now = new Date()): Benc
       "no-export-bench": { type: "boolean", default: false },
       "export-batch": { type: "string" },
       "export-reps": { type: "string" },
+      rounds: { type: "string" },
+      peer: { type: "string" },
       quick: { type: "boolean", default: false },
     },
     strict: true,
@@ -142,6 +158,8 @@ export function parseBenchFlags(args: readonly string[], now = new Date()): Benc
     exportBench: !values["no-export-bench"],
     exportBatch: integer("export-batch", values["export-batch"], 1) ?? (quick ? 4 : 32),
     exportReps: integer("export-reps", values["export-reps"], 1) ?? (quick ? 2 : 7),
+    rounds: integer("rounds", values.rounds, 1) ?? (quick ? 1 : 3),
+    peer: peerOf(values.peer),
     quick,
   };
 }

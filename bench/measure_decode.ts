@@ -1,6 +1,8 @@
 /**
  * Decode + preprocess speed on one core: the dataset's first images, already read into memory,
- * decoded by clipbench's decoders (`decodeNativeImage`) and preprocessed by the model's
+ * decoded by clipbench's decoders (`decodeNativeImage`, JPEGs by the libjpeg-turbo given — the
+ * native library or the WebAssembly fallback, src/image/decode/jpeg_decoder.ts) and
+ * preprocessed by the model's
  * preprocessor into one reused tensor, one after the other on the calling thread. Decoding and
  * preprocessing are timed apart, so the report says where the time goes.
  *
@@ -9,6 +11,7 @@
 
 import type { WebDataset } from "../src/dataset/wds.ts";
 import { decodeNativeImage } from "../src/image/decode/mod.ts";
+import type { JpegPixelDecoder } from "../src/image/decode/jpeg_decoder.ts";
 import type { ImagePreprocessor } from "../src/image/preprocess/kernel.ts";
 import { imageField } from "../src/dataset/webdataset.ts";
 
@@ -32,6 +35,8 @@ export async function readImages(dataset: WebDataset, count: number): Promise<En
 
 /** What {@linkcode measureDecode} measured. */
 export interface DecodeMeasure {
+  /** The JPEG decoder (its description). */
+  readonly jpegDecoder: string;
   /** Images timed. */
   readonly images: number;
   /** Mean size of the encoded files, bytes. */
@@ -53,11 +58,13 @@ export interface DecodeMeasure {
 export async function measureDecode(
   images: readonly EncodedImage[],
   preprocessor: ImagePreprocessor,
+  jpegDecoder: JpegPixelDecoder,
 ): Promise<DecodeMeasure> {
+  const options = { jpegDecoder };
   if (images.length === 0) throw new RangeError("no images to decode");
   const out = new Float32Array(preprocessor.outputLength);
   for (const image of images.slice(0, 4)) {
-    preprocessor.process(await decodeNativeImage(image.bytes, image.ext), out, 0);
+    preprocessor.process(await decodeNativeImage(image.bytes, image.ext, options), out, 0);
   }
   let decodeMs = 0;
   let preprocessMs = 0;
@@ -65,7 +72,7 @@ export async function measureDecode(
   let sourceSize = "";
   for (const image of images) {
     const started = performance.now();
-    const decoded = await decodeNativeImage(image.bytes, image.ext);
+    const decoded = await decodeNativeImage(image.bytes, image.ext, options);
     const decodedAt = performance.now();
     preprocessor.process(decoded, out, 0);
     preprocessMs += performance.now() - decodedAt;
@@ -75,6 +82,7 @@ export async function measureDecode(
   }
   const seconds = (decodeMs + preprocessMs) / 1000;
   return {
+    jpegDecoder: jpegDecoder.description,
     images: images.length,
     meanBytes: bytes / images.length,
     sourceSize,

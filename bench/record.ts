@@ -13,6 +13,77 @@ import type { ConversionMeasure } from "./measure_convert.ts";
 import type { SkippedMeasure, TorchExportMeasure } from "./measure_torch_export.ts";
 import type { PilMeasure } from "./measure_pil.ts";
 import type { TextMeasure } from "./measure_text.ts";
+import type { TorchPeerMeasure } from "./measure_torch_peer.ts";
+import { formatSpread, type Loaded, type Spread, spread, spreadOf } from "./rounds.ts";
+
+/** Ratios between the figures of one round (see {@linkcode roundRatios}). */
+export interface RoundRatios {
+  /** End-to-end images/s ÷ the inference ceiling (target ≥ 0.95). */
+  readonly endToEndToCeiling: number;
+  /** Pillow's decode time per image ÷ clipbench's (× Pillow's speed; target ≥ 1); null without Pillow. */
+  readonly decodeToPil: number | null;
+  /** The same for the WebAssembly fallback decoder; null when it was not measured. */
+  readonly wasmDecodeToPil: number | null;
+  /** torchvision's preprocess time per image ÷ clipbench's (target ≥ 1); null without Pillow. */
+  readonly preprocessToTorchvision: number | null;
+  /** clipbench's decode + preprocess images/s ÷ Pillow + torchvision's; null without Pillow. */
+  readonly decodePreprocessToPil: number | null;
+  /** clipbench's end-to-end images/s ÷ the PyTorch peer's (target ≥ 2); null without the peer. */
+  readonly endToEndToPeer: number | null;
+  /** Cores of decoding needed to feed the ceiling: ceiling ÷ decode per core. */
+  readonly decodeCoresForCeiling: number;
+  /**
+   * The most end to end can reach, as a fraction of the ceiling, when decoding and inference
+   * share the machine's cores with none idle: each image costs `cores ÷ ceiling` core-seconds
+   * of inference (the ceiling uses every core) plus `1 ÷ decode per core` of decoding, so
+   * the bound is `1 ÷ (1 + ceiling ÷ (cores × decode per core))`.
+   */
+  readonly sharedCoresBound: number;
+}
+
+/** One interleaved round of the image measures (bench/rounds.ts). */
+export interface ImageRound {
+  /** Whether the ceiling ran before the end-to-end run (they alternate). */
+  readonly ceilingFirst: boolean;
+  /** The inference ceiling at the bench's batch size and threads. */
+  readonly ceiling: Loaded<InferenceMeasure>;
+  /** The classification task end to end. */
+  readonly endToEnd: Loaded<EndToEndMeasure>;
+  /** Decode + preprocess on one core, with the JPEG decoder this machine selects. */
+  readonly decode: Loaded<DecodeMeasure>;
+  /** The same with the WebAssembly JPEG decoder, when the selected one is native. */
+  readonly wasmDecode: Loaded<DecodeMeasure> | null;
+  /** Pillow (+ torchvision) on the same images, or why not. */
+  readonly pil: Loaded<PilMeasure>;
+  /** The PyTorch peer (`--peer torch`), or null when not asked for. */
+  readonly peer: Loaded<TorchPeerMeasure> | null;
+  /** Ratios within this round. */
+  readonly ratios: RoundRatios;
+}
+
+/** Min / median / max over the rounds of each figure (ms per image, images/s) and ratio. */
+export interface RoundsSummary {
+  /** Inference ceiling, images/s. */
+  readonly ceiling: Spread;
+  /** End to end, images/s. */
+  readonly endToEnd: Spread;
+  /** clipbench decode, ms per image (selected decoder). */
+  readonly decodeMs: Spread;
+  /** clipbench decode with the WebAssembly decoder, ms per image. */
+  readonly wasmDecodeMs: Spread | null;
+  /** clipbench preprocess, ms per image. */
+  readonly preprocessMs: Spread;
+  /** Pillow decode, ms per image. */
+  readonly pilDecodeMs: Spread | null;
+  /** torchvision (or Pillow + numpy) preprocess, ms per image. */
+  readonly pilPreprocessMs: Spread | null;
+  /** The PyTorch peer, images/s. */
+  readonly peer: Spread | null;
+  /** The 1-minute load average at the start of every measure of every round. */
+  readonly load: Spread | null;
+  /** Each ratio's spread. */
+  readonly ratios: { readonly [K in keyof RoundRatios]: Spread | null };
+}
 
 /** The measures of one model on one dataset. */
 export interface ModelMeasures {
@@ -20,31 +91,92 @@ export interface ModelMeasures {
   readonly model: { readonly dir: string; readonly name: string; readonly generated?: string };
   /** The dataset root. */
   readonly dataset: string;
-  /** The inference ceiling at the bench's batch size and threads. */
-  readonly inference: InferenceMeasure;
-  /** Decode + preprocess on one core. */
-  readonly decode: DecodeMeasure;
-  /** Pillow (+ torchvision) on the same images, or why not. */
-  readonly pil: PilMeasure;
-  /** The classification task end to end. */
-  readonly endToEnd: EndToEndMeasure;
+  /** The interleaved rounds of the image measures. */
+  readonly rounds: readonly ImageRound[];
+  /** Their spread. */
+  readonly summary: RoundsSummary;
   /** The text tower and the classifier. */
   readonly text: TextMeasure;
-  /** Ratios between the figures above. */
-  readonly ratios: {
-    /** End-to-end images/s ÷ the inference ceiling (target ≥ 0.85). */
-    readonly endToEndToCeiling: number;
-    /** clipbench's decode + preprocess per core ÷ Pillow's (target ≥ 0.5); null without Pillow. */
-    readonly decodeToPil: number | null;
-    /** Cores of decoding needed to feed the ceiling: ceiling ÷ decode per core. */
-    readonly decodeCoresForCeiling: number;
-    /**
-     * The most end to end can reach, as a fraction of the ceiling, when decoding and inference
-     * share the machine's cores with none idle: each image costs `cores ÷ ceiling` core-seconds
-     * of inference (the ceiling uses every core) plus `1 ÷ decode per core` of decoding, so
-     * the bound is `1 ÷ (1 + ceiling ÷ (cores × decode per core))`.
-     */
-    readonly sharedCoresBound: number;
+}
+
+const msPerImage = (seconds: number, images: number) => (seconds / images) * 1000;
+
+/** The ratios of one round's figures. */
+export function roundRatios(
+  ceiling: InferenceMeasure,
+  endToEnd: EndToEndMeasure,
+  decode: DecodeMeasure,
+  others: {
+    readonly wasmDecode?: DecodeMeasure;
+    readonly pil: PilMeasure;
+    readonly peer?: TorchPeerMeasure;
+    readonly cores: number;
+  },
+): RoundRatios {
+  const { pil, wasmDecode, peer, cores } = others;
+  const pilOk = "skipped" in pil ? undefined : pil;
+  const decodeMs = msPerImage(decode.decodeSeconds, decode.images);
+  const pilDecodeMs = pilOk && msPerImage(pilOk.decodeSeconds, pilOk.images);
+  return {
+    endToEndToCeiling: endToEnd.imagesPerSecond / ceiling.imagesPerSecond,
+    decodeToPil: pilDecodeMs === undefined ? null : pilDecodeMs / decodeMs,
+    wasmDecodeToPil: pilDecodeMs === undefined || wasmDecode === undefined
+      ? null
+      : pilDecodeMs / msPerImage(wasmDecode.decodeSeconds, wasmDecode.images),
+    preprocessToTorchvision: pilOk === undefined
+      ? null
+      : msPerImage(pilOk.preprocessSeconds, pilOk.images) /
+        msPerImage(decode.preprocessSeconds, decode.images),
+    decodePreprocessToPil: pilOk === undefined
+      ? null
+      : decode.imagesPerSecond / pilOk.imagesPerSecond,
+    endToEndToPeer: peer === undefined || "skipped" in peer || peer.imagesPerSecond <= 0
+      ? null
+      : endToEnd.imagesPerSecond / peer.imagesPerSecond,
+    decodeCoresForCeiling: ceiling.imagesPerSecond / decode.imagesPerSecond,
+    sharedCoresBound: 1 / (1 + ceiling.imagesPerSecond / (cores * decode.imagesPerSecond)),
+  };
+}
+
+/** The spread over `rounds` of every figure and ratio. */
+export function summarizeRounds(rounds: readonly ImageRound[]): RoundsSummary {
+  const each = <T>(pick: (round: ImageRound) => T) => rounds.map(pick);
+  const pilOf = (round: ImageRound) => "skipped" in round.pil.value ? undefined : round.pil.value;
+  const ratioNames = Object.keys(rounds[0].ratios) as (keyof RoundRatios)[];
+  return {
+    ceiling: spread(each((r) => r.ceiling.value.imagesPerSecond)),
+    endToEnd: spread(each((r) => r.endToEnd.value.imagesPerSecond)),
+    decodeMs: spread(each((r) => msPerImage(r.decode.value.decodeSeconds, r.decode.value.images))),
+    wasmDecodeMs: spreadOf(
+      each((r) =>
+        r.wasmDecode && msPerImage(r.wasmDecode.value.decodeSeconds, r.wasmDecode.value.images)
+      ),
+    ),
+    preprocessMs: spread(
+      each((r) => msPerImage(r.decode.value.preprocessSeconds, r.decode.value.images)),
+    ),
+    pilDecodeMs: spreadOf(each((r) => {
+      const pil = pilOf(r);
+      return pil && msPerImage(pil.decodeSeconds, pil.images);
+    })),
+    pilPreprocessMs: spreadOf(each((r) => {
+      const pil = pilOf(r);
+      return pil && msPerImage(pil.preprocessSeconds, pil.images);
+    })),
+    peer: spreadOf(
+      each((r) => r.peer && !("skipped" in r.peer.value) ? r.peer.value.imagesPerSecond : null),
+    ),
+    load: spreadOf(rounds.flatMap((r) => [
+      r.ceiling.load,
+      r.endToEnd.load,
+      r.decode.load,
+      r.wasmDecode?.load,
+      r.pil.load,
+      r.peer?.load,
+    ])),
+    ratios: Object.fromEntries(
+      ratioNames.map((name) => [name, spreadOf(each((r) => r.ratios[name]))]),
+    ) as RoundsSummary["ratios"],
   };
 }
 
@@ -84,6 +216,10 @@ export interface BenchRecord {
     /** null: the task's default. */
     readonly numWorkers: number | null;
     readonly samples: number;
+    /** Interleaved rounds of the image measures. */
+    readonly rounds: number;
+    /** The peer measured in each round (`torch`), or null. */
+    readonly peer: "torch" | null;
   };
   /** Generated inputs: folder, and seconds spent generating (0 when cached). */
   readonly generated: Readonly<Record<string, { readonly dir: string; readonly seconds: number }>>;
@@ -132,42 +268,82 @@ function table(rows: readonly (readonly [string, string])[]): string {
 
 /** The printed form of one model's measures. */
 export function formatModelMeasures(title: string, m: ModelMeasures): string {
-  const { inference, decode, pil, endToEnd, text, ratios } = m;
-  const perImage = (seconds: number) => `${fixed((seconds / decode.images) * 1000, 2)} ms`;
+  const { rounds, summary, text } = m;
+  const { ratios } = summary;
+  const last = rounds[rounds.length - 1];
+  const ms = (s: Spread | null) => `${formatSpread(s, 2)} ms`;
+  const times = (s: Spread | null) => `${formatSpread(s, 2)} ×`;
+  const pil = "skipped" in last.pil.value ? last.pil.value : undefined;
+  const peer = last.peer && "skipped" in last.peer.value ? last.peer.value : undefined;
   const rows: [string, string][] = [
     [
-      `inference ceiling (batch ${inference.batchSize})`,
-      `${fixed(inference.imagesPerSecond)} images/s`,
+      `inference ceiling (batch ${last.ceiling.value.batchSize})`,
+      `${formatSpread(summary.ceiling)} images/s`,
     ],
     [
-      `end to end (${endToEnd.samples} samples)`,
-      `${fixed(endToEnd.imagesPerSecond)} images/s = ${
-        fixed(ratios.endToEndToCeiling, 2)
-      } × ceiling (whole call ${fixed(endToEnd.seconds)} s, ${
-        fixed(endToEnd.firstSampleSeconds, 2)
-      } s before the first sample)`,
+      `end to end (${last.endToEnd.value.samples} samples)`,
+      `${formatSpread(summary.endToEnd)} images/s = ${
+        times(ratios.endToEndToCeiling)
+      } ceiling (target ≥ 0.95; ${
+        last.endToEnd.value.firstSampleSeconds.toFixed(2)
+      } s before the first sample, last round)`,
     ],
     [
-      "decode + preprocess, 1 core",
-      `${fixed(decode.imagesPerSecond)} images/s (${decode.images} × ${decode.sourceSize}, ${
-        fixed(decode.meanBytes / 1024)
-      } KiB: decode ${perImage(decode.decodeSeconds)} + preprocess ${
-        perImage(decode.preprocessSeconds)
-      } per image); ${
-        fixed(ratios.decodeCoresForCeiling, 2)
-      } cores feed the ceiling; sharing the cores caps end to end at ${
-        fixed(ratios.sharedCoresBound, 2)
-      } × ceiling`,
+      "decode, 1 core",
+      `${
+        ms(summary.decodeMs)
+      } an image (JPEG: ${last.decode.value.jpegDecoder}; ${last.decode.value.images} × ${last.decode.value.sourceSize}, ${
+        fixed(last.decode.value.meanBytes / 1024)
+      } KiB)`,
     ],
+    ...(summary.wasmDecodeMs === null ? [] : [[
+      "decode, WebAssembly fallback",
+      `${ms(summary.wasmDecodeMs)} an image`,
+    ] as [string, string]]),
+    ["preprocess to the tensor, 1 core", `${ms(summary.preprocessMs)} an image`],
     [
       "Pillow reference, 1 core",
-      "skipped" in pil
+      pil !== undefined
         ? `skipped: ${pil.skipped}`
-        : `${fixed(pil.imagesPerSecond)} images/s (${pil.library}: decode ${
-          fixed((pil.decodeSeconds / pil.images) * 1000, 2)
-        } ms + preprocess ${
-          fixed((pil.preprocessSeconds / pil.images) * 1000, 2)
-        } ms); clipbench ÷ Pillow = ${fixed(ratios.decodeToPil ?? NaN, 2)}`,
+        : `decode ${ms(summary.pilDecodeMs)} + preprocess ${ms(summary.pilPreprocessMs)} (${
+          ("library" in last.pil.value) ? last.pil.value.library : ""
+        })`,
+    ],
+    [
+      "decode ÷ Pillow's speed",
+      pil !== undefined
+        ? "n/a"
+        : `${times(ratios.decodeToPil)} (target ≥ 1)${
+          ratios.wasmDecodeToPil ? `; WebAssembly fallback ${times(ratios.wasmDecodeToPil)}` : ""
+        }`,
+    ],
+    [
+      "preprocess ÷ torchvision's speed",
+      pil !== undefined ? "n/a" : `${times(ratios.preprocessToTorchvision)} (target ≥ 1)`,
+    ],
+    [
+      "decode + preprocess ÷ Pillow + torchvision",
+      pil !== undefined
+        ? "n/a"
+        : `${times(ratios.decodePreprocessToPil)}; ${
+          formatSpread(ratios.decodeCoresForCeiling, 2)
+        } cores feed the ceiling; sharing the cores caps end to end at ${
+          formatSpread(ratios.sharedCoresBound, 2)
+        } × ceiling`,
+    ],
+    ...(last.peer === null ? [] : [[
+      "PyTorch peer (CLIP_benchmark's loop)",
+      peer !== undefined
+        ? `skipped: ${peer.skipped}`
+        : `${formatSpread(summary.peer)} images/s (${
+          "library" in last.peer.value ? last.peer.value.library : ""
+        }); clipbench end to end ÷ peer = ${times(ratios.endToEndToPeer)} (target ≥ 2)`,
+    ] as [string, string]]),
+    [
+      "machine load (1-min average)",
+      `${formatSpread(summary.load, 2)} over ${rounds.length} interleaved round${
+        rounds.length === 1 ? "" : "s"
+      } (min / median / max)`,
     ],
     [
       "text tower",

@@ -201,6 +201,9 @@ Deno.test("bench flags: defaults, --quick sizes and errors", () => {
     /--batch-size must be an integer ≥ 1/,
   );
   assert.throws(() => parseBenchFlags(["--speed"]), /speed/);
+  assert.deepEqual([full.rounds, full.peer, quick.rounds], [3, undefined, 1]);
+  assert.equal(parseBenchFlags(["--peer", "torch", "--rounds", "5"]).peer, "torch");
+  assert.throws(() => parseBenchFlags(["--peer", "tensorflow"]), /--peer takes torch/);
 });
 
 /** The record's figures that must be finite positive numbers. */
@@ -208,25 +211,39 @@ function figures(record: BenchRecord): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   for (const part of ["main", "demo"] as const) {
     const m = record[part];
-    out[`${part}.inference.imagesPerSecond`] = m.inference.imagesPerSecond;
-    out[`${part}.decode.imagesPerSecond`] = m.decode.imagesPerSecond;
-    out[`${part}.decode.decodeSeconds`] = m.decode.decodeSeconds;
-    out[`${part}.decode.preprocessSeconds`] = m.decode.preprocessSeconds;
-    out[`${part}.endToEnd.imagesPerSecond`] = m.endToEnd.imagesPerSecond;
-    out[`${part}.endToEnd.seconds`] = m.endToEnd.seconds;
+    m.rounds.forEach((round, i) => {
+      const at = `${part}.rounds[${i}]`;
+      out[`${at}.ceiling.imagesPerSecond`] = round.ceiling.value.imagesPerSecond;
+      out[`${at}.decode.imagesPerSecond`] = round.decode.value.imagesPerSecond;
+      out[`${at}.decode.decodeSeconds`] = round.decode.value.decodeSeconds;
+      out[`${at}.decode.preprocessSeconds`] = round.decode.value.preprocessSeconds;
+      out[`${at}.endToEnd.imagesPerSecond`] = round.endToEnd.value.imagesPerSecond;
+      out[`${at}.endToEnd.seconds`] = round.endToEnd.value.seconds;
+      out[`${at}.ratios.endToEndToCeiling`] = round.ratios.endToEndToCeiling;
+      out[`${at}.ratios.decodeCoresForCeiling`] = round.ratios.decodeCoresForCeiling;
+      out[`${at}.ratios.sharedCoresBound`] = round.ratios.sharedCoresBound;
+      if (!("skipped" in round.pil.value)) {
+        out[`${at}.pil.imagesPerSecond`] = round.pil.value.imagesPerSecond;
+        out[`${at}.ratios.decodeToPil`] = round.ratios.decodeToPil;
+        out[`${at}.ratios.preprocessToTorchvision`] = round.ratios.preprocessToTorchvision;
+      }
+      if (round.peer !== null && !("skipped" in round.peer.value)) {
+        out[`${at}.peer.imagesPerSecond`] = round.peer.value.imagesPerSecond;
+        out[`${at}.ratios.endToEndToPeer`] = round.ratios.endToEndToPeer;
+      }
+    });
+    const { summary } = m;
+    for (const [name, value] of Object.entries(summary.ratios)) {
+      if (value !== null) out[`${part}.summary.ratios.${name}.median`] = value.median;
+    }
+    out[`${part}.summary.ceiling.median`] = summary.ceiling.median;
+    out[`${part}.summary.endToEnd.median`] = summary.endToEnd.median;
     out[`${part}.text.promptsPerSecond`] = m.text.promptsPerSecond;
     out[`${part}.text.classifierSeconds`] = m.text.classifierSeconds;
     out[`${part}.text.extrapolated.seconds`] = m.text.extrapolated.seconds;
     out[`${part}.text.cache.firstSeconds`] = m.text.cache.firstSeconds;
     out[`${part}.text.cache.secondSeconds`] = m.text.cache.secondSeconds;
     out[`${part}.text.cache.ratio`] = m.text.cache.ratio;
-    out[`${part}.ratios.endToEndToCeiling`] = m.ratios.endToEndToCeiling;
-    out[`${part}.ratios.decodeCoresForCeiling`] = m.ratios.decodeCoresForCeiling;
-    out[`${part}.ratios.sharedCoresBound`] = m.ratios.sharedCoresBound;
-    if (!("skipped" in m.pil)) {
-      out[`${part}.pil.imagesPerSecond`] = m.pil.imagesPerSecond;
-      out[`${part}.ratios.decodeToPil`] = m.ratios.decodeToPil;
-    }
   }
   if (Deno.build.os === "linux") { // peak RSS comes from /proc/self/status
     out["peakRss.runs[0].peakRssBytes"] = record.peakRss.runs[0].peakRssBytes;
@@ -258,6 +275,10 @@ Deno.test("bench.ts --quick runs end to end and writes a record with every figur
         "20,60",
         "--decode-images",
         "8",
+        "--rounds",
+        "2",
+        "--peer",
+        "torch",
       ],
       stdout: "piped",
       stderr: "piped",
@@ -270,6 +291,9 @@ Deno.test("bench.ts --quick runs end to end and writes a record with every figur
       const line of [
         "inference ceiling",
         "end to end (32 samples)",
+        "machine load (1-min average)",
+        "decode ÷ Pillow's speed",
+        "PyTorch peer",
         "peak RSS, 60 samples",
         "classifier cache",
         "first scored batch",
@@ -279,16 +303,27 @@ Deno.test("bench.ts --quick runs end to end and writes a record with every figur
     }
     const record = JSON.parse(await Deno.readTextFile(json)) as BenchRecord;
     assert.equal(record.quick, true);
-    assert.equal(record.main.endToEnd.samples, 32);
-    assert.equal(record.demo.endToEnd.samples, 32);
+    assert.equal(record.settings.rounds, 2);
+    for (const part of [record.main, record.demo]) {
+      assert.equal(part.rounds.length, 2);
+      // The ceiling and the end-to-end run alternate which goes first.
+      assert.deepEqual(part.rounds.map((r) => r.ceilingFirst), [true, false]);
+      assert.ok(part.rounds.every((r) => r.endToEnd.value.samples === 32));
+      assert.equal(part.summary.endToEnd.count, 2);
+      assert.ok(part.summary.endToEnd.min <= part.summary.endToEnd.max);
+    }
+    // The peer runs for the generated main model only (or says why it is skipped).
+    assert.ok(record.main.rounds.every((r) => r.peer !== null));
+    assert.ok(record.demo.rounds.every((r) => r.peer !== null && "skipped" in r.peer.value));
     assert.deepEqual(record.peakRss.runs.map((r) => r.samples), [20, 60]);
     assert.equal(record.main.text.prompts, 10 * 12);
     assert.equal(record.main.text.extrapolated.prompts, 80_000);
     assert.equal(record.main.text.cache.secondFromCache, true);
     assert.equal(record.demo.text.cache.secondFromCache, true);
-    assert.equal(record.main.decode.sourceSize, "640×480");
+    assert.equal(record.main.rounds[0].decode.value.sourceSize, "640×480");
+    assert.match(record.main.rounds[0].decode.value.jpegDecoder, /libjpeg-turbo/);
     assert.ok("model" in record.generated && "dataset" in record.generated);
-    const pil = record.main.pil;
+    const pil = record.main.rounds[0].pil.value;
     assert.ok("skipped" in pil ? pil.skipped.length > 0 : pil.images === 8);
     for (const [name, value] of Object.entries(figures(record))) {
       assert.ok(

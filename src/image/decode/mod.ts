@@ -22,8 +22,18 @@ import { toRgb } from "../pil_convert.ts";
 import type { RgbImage } from "../rgb_image.ts";
 import { decodeGif } from "./gif.ts";
 import { decodeJpeg } from "./jpeg.ts";
+import type { JpegPixelDecoder } from "./jpeg_decoder.ts";
 import { decodePng } from "./png.ts";
 import { decodeWebp } from "./webp.ts";
+
+/** Options of {@linkcode decodeNativeImage}. */
+export interface DecodeOptions {
+  /**
+   * The libjpeg-turbo for JPEG files (default: this worker's choice, see
+   * src/image/decode/jpeg_decoder.ts); `loadJpegDecoder` gives one.
+   */
+  readonly jpegDecoder?: JpegPixelDecoder;
+}
 
 /** The formats {@linkcode decodeNativeImage} reads. */
 type ImageFormat = "png" | "jpeg" | "gif" | "webp";
@@ -78,6 +88,7 @@ export async function decodeImage(bytes: Uint8Array, nameHint?: string): Promise
  * @param bytes The encoded file. It is only read.
  * @param nameHint A name for the input in error messages (e.g. the WebDataset field or file
  *   name); it does not influence the format detection.
+ * @param options The JPEG decoder to use instead of this worker's.
  * @returns The decoded image in its Pillow mode.
  * @throws ImageDecodeError as {@linkcode decodeImage}.
  * @throws DecoderFailure when a decoder fails for a reason that is not the image's.
@@ -85,6 +96,7 @@ export async function decodeImage(bytes: Uint8Array, nameHint?: string): Promise
 export async function decodeNativeImage(
   bytes: Uint8Array,
   nameHint?: string,
+  options: DecodeOptions = {},
 ): Promise<NativeImage> {
   const source = nameHint === undefined ? "image" : `"${nameHint}"`;
   const format = sniffFormat(bytes);
@@ -100,7 +112,7 @@ export async function decodeNativeImage(
       case "png":
         return decodePng(bytes, source);
       case "jpeg":
-        return await decodeJpeg(bytes, source);
+        return await decodeJpeg(bytes, source, options.jpegDecoder);
       case "gif":
         return decodeGif(bytes, source);
       case "webp":
