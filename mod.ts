@@ -54,7 +54,7 @@ export {
   type WebDatasetType,
 } from "./src/dataset/wds.ts";
 export { type ImageField, imageField, labelField, type Sample } from "./src/dataset/webdataset.ts";
-export { decodeImage, type DecodeOptions, decodeNativeImage } from "./src/image/decode/mod.ts";
+export { decodeImage, decodeNativeImage, type DecodeOptions } from "./src/image/decode/mod.ts";
 export {
   JPEG_DECODER_CHOICES,
   JPEG_DECODER_ENV,
@@ -349,6 +349,7 @@ export {
 } from "./src/results/provenance.ts";
 export {
   type ConversionRecord,
+  CONVERT_DTYPES,
   convertCheckpoint,
   type ConvertDtype,
   type ConvertOptions,

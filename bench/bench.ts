@@ -25,9 +25,10 @@
  * @module
  */
 
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openWebDataset } from "../src/dataset/wds.ts";
+import { pathExists } from "../src/io/path_exists.ts";
 import { ClipModel } from "../src/model/model.ts";
 import type { CachedFolder } from "./cache.ts";
 import { BENCH_USAGE, type BenchFlags, parseBenchFlags } from "./flags.ts";
@@ -123,6 +124,10 @@ async function measureModel(
   },
 ): Promise<ModelMeasures> {
   const model = await ClipModel.load(modelDir, { threads: flags.threads });
+  // The int8 variant (`--dtype int8`), when the folder has one: its ceiling beside float32's.
+  const int8 = await pathExists(join(modelDir, "onnx", "vision_model_int8.onnx"))
+    ? await ClipModel.load(modelDir, { threads: flags.threads, dtype: "int8" })
+    : undefined;
   try {
     const dataset = await openWebDataset(datasetRoot);
     const { classnames, templates } = dataset;
@@ -172,6 +177,14 @@ async function measureModel(
       const [first, second] = ceilingFirst
         ? [await ceiling(), await endToEnd()]
         : [await endToEnd(), await ceiling()];
+      const int8Ceiling = int8 && await withLoad(() => {
+        progress(`${label}: inference ceiling of the int8 graphs`);
+        return measureInference(int8, {
+          batchSize: flags.batchSize,
+          minSeconds: ceilingSeconds(flags),
+          minBatches: 2,
+        });
+      });
       progress(`${label}: decode + preprocess on one core (${images.length} images)`);
       const decode = await withLoad(() => measureDecode(images, model.preprocessor, jpeg));
       const wasmDecode = wasm &&
@@ -202,6 +215,7 @@ async function measureModel(
       rounds.push({
         ceilingFirst,
         ceiling: ceilingMeasure,
+        int8Ceiling: int8Ceiling ?? null,
         endToEnd: endToEndMeasure,
         decode,
         wasmDecode: wasmDecode ?? null,
@@ -209,6 +223,7 @@ async function measureModel(
         peer,
         ratios: roundRatios(ceilingMeasure.value, endToEndMeasure.value, decode.value, {
           wasmDecode: wasmDecode?.value,
+          int8Ceiling: int8Ceiling?.value,
           pil: pil.value,
           peer: peer?.value,
           cores: coreCount(),
@@ -230,6 +245,7 @@ async function measureModel(
     };
   } finally {
     await model.release();
+    await int8?.release();
   }
 }
 

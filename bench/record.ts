@@ -20,6 +20,8 @@ import { formatSpread, type Loaded, type Spread, spread, spreadOf } from "./roun
 export interface RoundRatios {
   /** End-to-end images/s ÷ the inference ceiling (target ≥ 0.95). */
   readonly endToEndToCeiling: number;
+  /** The int8 graphs' ceiling ÷ the float32 one; null without int8 graphs. */
+  readonly int8CeilingToCeiling: number | null;
   /** Pillow's decode time per image ÷ clipbench's (× Pillow's speed; target ≥ 1); null without Pillow. */
   readonly decodeToPil: number | null;
   /** The same for the WebAssembly fallback decoder; null when it was not measured. */
@@ -47,6 +49,8 @@ export interface ImageRound {
   readonly ceilingFirst: boolean;
   /** The inference ceiling at the bench's batch size and threads. */
   readonly ceiling: Loaded<InferenceMeasure>;
+  /** The same for the model's int8 graphs (`--dtype int8`), when it has them. */
+  readonly int8Ceiling: Loaded<InferenceMeasure> | null;
   /** The classification task end to end. */
   readonly endToEnd: Loaded<EndToEndMeasure>;
   /** Decode + preprocess on one core, with the JPEG decoder this machine selects. */
@@ -65,6 +69,8 @@ export interface ImageRound {
 export interface RoundsSummary {
   /** Inference ceiling, images/s. */
   readonly ceiling: Spread;
+  /** The int8 graphs' ceiling, images/s. */
+  readonly int8Ceiling: Spread | null;
   /** End to end, images/s. */
   readonly endToEnd: Spread;
   /** clipbench decode, ms per image (selected decoder). */
@@ -108,17 +114,21 @@ export function roundRatios(
   decode: DecodeMeasure,
   others: {
     readonly wasmDecode?: DecodeMeasure;
+    readonly int8Ceiling?: InferenceMeasure;
     readonly pil: PilMeasure;
     readonly peer?: TorchPeerMeasure;
     readonly cores: number;
   },
 ): RoundRatios {
-  const { pil, wasmDecode, peer, cores } = others;
+  const { pil, wasmDecode, int8Ceiling, peer, cores } = others;
   const pilOk = "skipped" in pil ? undefined : pil;
   const decodeMs = msPerImage(decode.decodeSeconds, decode.images);
   const pilDecodeMs = pilOk && msPerImage(pilOk.decodeSeconds, pilOk.images);
   return {
     endToEndToCeiling: endToEnd.imagesPerSecond / ceiling.imagesPerSecond,
+    int8CeilingToCeiling: int8Ceiling === undefined
+      ? null
+      : int8Ceiling.imagesPerSecond / ceiling.imagesPerSecond,
     decodeToPil: pilDecodeMs === undefined ? null : pilDecodeMs / decodeMs,
     wasmDecodeToPil: pilDecodeMs === undefined || wasmDecode === undefined
       ? null
@@ -145,6 +155,7 @@ export function summarizeRounds(rounds: readonly ImageRound[]): RoundsSummary {
   const ratioNames = Object.keys(rounds[0].ratios) as (keyof RoundRatios)[];
   return {
     ceiling: spread(each((r) => r.ceiling.value.imagesPerSecond)),
+    int8Ceiling: spreadOf(each((r) => r.int8Ceiling?.value.imagesPerSecond)),
     endToEnd: spread(each((r) => r.endToEnd.value.imagesPerSecond)),
     decodeMs: spread(each((r) => msPerImage(r.decode.value.decodeSeconds, r.decode.value.images))),
     wasmDecodeMs: spreadOf(
@@ -168,6 +179,7 @@ export function summarizeRounds(rounds: readonly ImageRound[]): RoundsSummary {
     ),
     load: spreadOf(rounds.flatMap((r) => [
       r.ceiling.load,
+      r.int8Ceiling?.load,
       r.endToEnd.load,
       r.decode.load,
       r.wasmDecode?.load,
@@ -280,6 +292,12 @@ export function formatModelMeasures(title: string, m: ModelMeasures): string {
       `inference ceiling (batch ${last.ceiling.value.batchSize})`,
       `${formatSpread(summary.ceiling)} images/s`,
     ],
+    ...(summary.int8Ceiling === null ? [] : [[
+      "inference ceiling, --dtype int8",
+      `${formatSpread(summary.int8Ceiling)} images/s = ${
+        times(ratios.int8CeilingToCeiling)
+      } float32's (int8 MatMul weights; accuracy: see the README)`,
+    ] as [string, string]]),
     [
       `end to end (${last.endToEnd.value.samples} samples)`,
       `${formatSpread(summary.endToEnd)} images/s = ${

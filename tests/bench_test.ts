@@ -220,6 +220,9 @@ function figures(record: BenchRecord): Record<string, number | null> {
       out[`${at}.endToEnd.imagesPerSecond`] = round.endToEnd.value.imagesPerSecond;
       out[`${at}.endToEnd.seconds`] = round.endToEnd.value.seconds;
       out[`${at}.ratios.endToEndToCeiling`] = round.ratios.endToEndToCeiling;
+      if (round.int8Ceiling !== null) {
+        out[`${at}.int8Ceiling.imagesPerSecond`] = round.int8Ceiling.value.imagesPerSecond;
+      }
       out[`${at}.ratios.decodeCoresForCeiling`] = round.ratios.decodeCoresForCeiling;
       out[`${at}.ratios.sharedCoresBound`] = round.ratios.sharedCoresBound;
       if (!("skipped" in round.pil.value)) {
@@ -312,6 +315,9 @@ Deno.test("bench.ts --quick runs end to end and writes a record with every figur
       assert.equal(part.summary.endToEnd.count, 2);
       assert.ok(part.summary.endToEnd.min <= part.summary.endToEnd.max);
     }
+    // The generated main model has int8 graphs: their ceiling is measured in every round.
+    assert.ok(record.main.rounds.every((r) => r.int8Ceiling !== null));
+    assert.ok(record.demo.rounds.every((r) => r.int8Ceiling === null));
     // The peer runs for the generated main model only (or says why it is skipped).
     assert.ok(record.main.rounds.every((r) => r.peer !== null));
     assert.ok(record.demo.rounds.every((r) => r.peer !== null && "skipped" in r.peer.value));

@@ -83,6 +83,11 @@ export interface GenerateClipModelOptions {
    * transformers `CLIPModel` checkpoint, `model.safetensors` (what `cli.ts convert` reads).
    */
   readonly format?: "onnx" | "safetensors";
+  /**
+   * With `onnx`: also write each tower with int8 MatMul weights (`*_int8.onnx`, as
+   * `cli.ts convert --dtype int8` writes them; `--int8`), for `--dtype int8`.
+   */
+  readonly int8?: boolean;
 }
 
 /** What {@linkcode generateClipModel} wrote. */
@@ -216,6 +221,14 @@ export async function generateClipModel(
     await Deno.mkdir(join(out, "onnx"), { recursive: true });
     await Deno.writeFile(join(out, "onnx", `${tower}_model.onnx`), model);
     bytes[tower] = model.length;
+    if (options.int8) {
+      graph.quantizeMatMulWeights();
+      const quantized = encodeModel(graph, {
+        opset: 17,
+        producer: "clipbench-generate-clip-model",
+      });
+      await Deno.writeFile(join(out, "onnx", `${tower}_model_int8.onnx`), quantized.model);
+    }
   }
   if (checkpoint) {
     // transformers' initial logit scale, ln(1 / 0.07).
@@ -276,7 +289,7 @@ const SIZE_FLAGS: Readonly<Record<string, readonly ["vision" | "text" | "", stri
 };
 
 const USAGE = `usage: deno run -A tools/generate_clip_model.ts --out DIR [--preset tiny|vit-b-32]
-  [--seed N] [--format onnx|safetensors] [--activation quick_gelu|gelu] [--${
+  [--seed N] [--format onnx|safetensors] [--int8] [--activation quick_gelu|gelu] [--${
   Object.keys(SIZE_FLAGS).join(" N] [--")
 } N]`;
 
@@ -301,6 +314,7 @@ export function parseGeneratorArgs(args: readonly string[]): GenerateClipModelOp
       out: { type: "string" },
       activation: { type: "string" },
       format: { type: "string", default: "onnx" },
+      int8: { type: "boolean", default: false },
       ...sizeOptions,
     },
     strict: true,
@@ -318,7 +332,7 @@ export function parseGeneratorArgs(args: readonly string[]): GenerateClipModelOp
   let embedDim = base.embedDim;
   let changed = false;
   for (const [flag, [tower, field]] of Object.entries(SIZE_FLAGS)) {
-    const given = (values as Record<string, string | undefined>)[flag];
+    const given = (values as unknown as Record<string, string | undefined>)[flag];
     if (given === undefined) continue;
     changed = true;
     const value = integerFlag(flag, given);
@@ -340,6 +354,7 @@ export function parseGeneratorArgs(args: readonly string[]): GenerateClipModelOp
   return {
     out: values.out,
     format,
+    int8: values.int8,
     shape,
     seed: integerFlag("seed", values.seed as string),
     label: changed || activation !== base.activation ? `${preset} (modified)` : preset,

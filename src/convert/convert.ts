@@ -26,6 +26,7 @@ import { ModelError, UsageError } from "../errors.ts";
 import { findWeightFiles, openCheckpoint } from "../checkpoint/open_checkpoint.ts";
 import { pathExists } from "../io/path_exists.ts";
 import { type GraphBuilder, saveModel } from "../onnx/builder.ts";
+import { DTYPE_SUFFIXES } from "../model/files.ts";
 import { tokenizerJsonFromSlowFiles } from "../model/text/slow/mod.ts";
 import { VERSION } from "../version.ts";
 import { detectArchitecture } from "./architectures/mod.ts";
@@ -45,15 +46,23 @@ export const EXTERNAL_DATA_THRESHOLD = 1024 ** 3;
 /** Tokenizer files copied as they are when present. */
 const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
 
-/** Precisions a checkpoint converts to: float32 graphs, or float16 ones (`*_fp16.onnx`). */
-export type ConvertDtype = "fp32" | "fp16";
+/**
+ * Precisions a checkpoint converts to: float32 graphs, float16 ones (`*_fp16.onnx`), or float32
+ * ones whose linear layers' weights are int8 (`*_int8.onnx`, onnxruntime's
+ * `DynamicQuantizeMatMul`).
+ */
+export const CONVERT_DTYPES = ["fp32", "fp16", "int8"] as const;
+
+/** A precision a checkpoint converts to (see {@linkcode CONVERT_DTYPES}). */
+export type ConvertDtype = typeof CONVERT_DTYPES[number];
 
 /** Options of {@linkcode convertCheckpoint}. */
 export interface ConvertOptions {
   /**
    * `fp32` (default): the graphs compute in float32, whatever the weights' stored type. `fp16`:
    * they compute in float16 and are named as transformers.js names its fp16 variants
-   * (`vision_model_fp16.onnx`), which `--dtype fp16` loads.
+   * (`vision_model_fp16.onnx`), which `--dtype fp16` loads. `int8`: the MatMul weights are
+   * quantised per output column (`GraphBuilder.quantizeMatMulWeights`), `vision_model_int8.onnx`.
    */
   readonly dtype?: ConvertDtype;
   /** A folder whose tokenizer (tokenizer.json, or slow files) is used when the checkpoint has none. */
@@ -124,9 +133,10 @@ export async function convertCheckpoint(
   const partial = join(dirname(outDir), `.${basename(outDir)}.${crypto.randomUUID()}.partial`);
   try {
     await Deno.mkdir(join(partial, "onnx"), { recursive: true });
-    const suffix = dtype === "fp16" ? "_fp16" : "";
+    const suffix = DTYPE_SUFFIXES[dtype];
     for (const [graph, base] of [[converted.vision, "vision"], [converted.text, "text"]] as const) {
       if (dtype === "fp16") graph.convertToFloat16();
+      if (dtype === "int8") graph.quantizeMatMulWeights();
       const file = `${base}_model${suffix}`;
       await writeGraph(graph, join(partial, "onnx"), file);
       log(`wrote onnx/${file}.onnx`);

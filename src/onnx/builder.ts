@@ -21,6 +21,10 @@
  */
 
 import { concatBytes, ProtoWriter, writeChunks } from "./protobuf.ts";
+import { quantizeColumnsInt8 } from "./quantize_int8.ts";
+
+/** onnxruntime's contrib operator domain. */
+const MICROSOFT_DOMAIN = "com.microsoft";
 
 /** Element types an input, output or initializer can have. */
 export type ElementType =
@@ -286,6 +290,62 @@ export class GraphBuilder {
     }
   }
 
+  /**
+   * Quantises the weights of every `MatMul` whose second input is a 2-D float32 initializer of at
+   * least `minElements` values to int8, per output column (src/onnx/quantize_int8.ts), and runs
+   * it as onnxruntime's `com.microsoft` `DynamicQuantizeMatMul` (activations quantised per call).
+   * Other MatMuls (attention's products of two activations) stay float32.
+   *
+   * @returns How many MatMuls were quantised.
+   */
+  quantizeMatMulWeights(minElements = 4096): number {
+    const byName = new Map(this.#initializers.map((init, i) => [init.name, i]));
+    const used = new Map<string, number>();
+    for (const node of this.#nodes) {
+      for (const input of node.inputs) used.set(input, (used.get(input) ?? 0) + 1);
+    }
+    let quantized = 0;
+    for (const [i, node] of this.#nodes.entries()) {
+      if (node.opType !== "MatMul" || node.domain !== "") continue;
+      const at = byName.get(node.inputs[1]);
+      if (at === undefined) continue;
+      const init = this.#initializers[at];
+      if (init.type !== "float32" || init.dims.length !== 2) continue;
+      if (elementCount(init.dims) < minElements || used.get(init.name) !== 1) continue;
+      const [rows, columns] = init.dims;
+      const weights = new Float32Array(
+        init.bytes.buffer.slice(init.bytes.byteOffset, init.bytes.byteOffset + init.bytes.length),
+      );
+      const { values, scales } = quantizeColumnsInt8(weights, rows, columns);
+      this.#initializers[at] = {
+        name: `${init.name}_quantized`,
+        type: "int8",
+        dims: init.dims,
+        bytes: new Uint8Array(values.buffer),
+      };
+      const scale = this.initializer(`${init.name}_scale`, "float32", [columns], scales);
+      const zero = this.initializer(
+        `${init.name}_zero_point`,
+        "int8",
+        [columns],
+        new Int8Array(columns),
+      );
+      this.#nodes[i] = {
+        ...node,
+        opType: "DynamicQuantizeMatMul",
+        domain: MICROSOFT_DOMAIN,
+        inputs: [node.inputs[0], `${init.name}_quantized`, scale, zero],
+      };
+      quantized++;
+    }
+    return quantized;
+  }
+
+  /** The operator domains the graph's nodes use besides the default one. */
+  get extraDomains(): readonly string[] {
+    return [...new Set(this.#nodes.map((n) => n.domain).filter((d) => d !== ""))];
+  }
+
   /** Bytes of all initializers (what the model file holds, less the graph's structure). */
   get initializerBytes(): number {
     return this.#initializers.reduce((sum, init) => sum + init.bytes.length, 0);
@@ -460,7 +520,12 @@ function modelProto(
   model.string(2, options.producer ?? "clipbench");
   model.message(7, graph.encode(sink));
   model.message(8, new ProtoWriter().string(1, "").varint(2, options.opset ?? 17));
-  for (const extra of options.extraOpsets ?? []) {
+  const extras = [...(options.extraOpsets ?? [])];
+  // A domain the nodes use and the options do not name gets version 1 (com.microsoft's).
+  for (const domain of graph.extraDomains) {
+    if (!extras.some((extra) => extra.domain === domain)) extras.push({ domain, version: 1 });
+  }
+  for (const extra of extras) {
     model.message(8, new ProtoWriter().string(1, extra.domain).varint(2, extra.version));
   }
   return model;

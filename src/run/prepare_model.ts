@@ -9,7 +9,12 @@
 
 import { join } from "node:path";
 import { hasCheckpointWeights } from "../checkpoint/open_checkpoint.ts";
-import { CONVERSION_RECORD, type ConversionRecord } from "../convert/convert.ts";
+import {
+  CONVERSION_RECORD,
+  type ConversionRecord,
+  CONVERT_DTYPES,
+  type ConvertDtype,
+} from "../convert/convert.ts";
 import { convertedModelDir } from "../convert/conversion_cache.ts";
 import { ModelError } from "../errors.ts";
 import type { DownloadProgress } from "../hub/download_progress.ts";
@@ -69,17 +74,17 @@ export async function prepareModel(
         { path: dir },
       );
     }
-    if (plan.dtype !== "fp32" && plan.dtype !== "fp16") {
+    if (!(CONVERT_DTYPES as readonly string[]).includes(plan.dtype)) {
       throw new ModelError(
-        `${spec.id} is a PyTorch checkpoint: clipbench converts it to float32 graphs, or float16 ` +
-          `ones with --dtype fp16; --dtype ${plan.dtype} (a quantised variant) applies to ONNX ` +
-          `exports only`,
+        `${spec.id} is a PyTorch checkpoint: clipbench converts it to float32 graphs, float16 ` +
+          `ones with --dtype fp16, or int8-weight ones with --dtype int8; --dtype ${plan.dtype} ` +
+          `applies to ONNX exports only`,
         { path: dir },
       );
     }
     dir = await convertedModelDir(dir, {
       cacheDir: plan.cacheDir,
-      dtype: plan.dtype,
+      dtype: plan.dtype as ConvertDtype,
       log: options.log,
     });
     record = JSON.parse(await Deno.readTextFile(join(dir, CONVERSION_RECORD)));

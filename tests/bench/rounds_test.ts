@@ -51,6 +51,7 @@ Deno.test("roundRatios: each ratio from one round's figures", () => {
         preprocessSeconds: 0.01,
         imagesPerSecond: 1000 / 6,
       },
+      int8Ceiling: { batchSize: 8, batches: 2, seconds: 1, imagesPerSecond: 100 },
       pil: {
         library: "Pillow",
         images: 10,
@@ -69,6 +70,7 @@ Deno.test("roundRatios: each ratio from one round's figures", () => {
     },
   );
   assert.equal(ratios.endToEndToCeiling, 0.9);
+  assert.equal(ratios.int8CeilingToCeiling, 2.5);
   assert.equal(ratios.decodeToPil, 1);
   assert.equal(ratios.wasmDecodeToPil, 0.4);
   assert.equal(ratios.preprocessToTorchvision, 1.5);
@@ -97,7 +99,12 @@ Deno.test("roundRatios: each ratio from one round's figures", () => {
     { pil: { skipped: "no Pillow" }, peer: { skipped: "no torch" }, cores: 2 },
   );
   assert.deepEqual(
-    [skipped.decodeToPil, skipped.preprocessToTorchvision, skipped.endToEndToPeer],
-    [null, null, null],
+    [
+      skipped.decodeToPil,
+      skipped.preprocessToTorchvision,
+      skipped.endToEndToPeer,
+      skipped.int8CeilingToCeiling,
+    ],
+    [null, null, null, null],
   );
 });

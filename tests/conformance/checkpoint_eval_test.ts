@@ -96,6 +96,33 @@ kitTest(
 );
 
 kitTest(
+  "checkpoint eval: --dtype int8 (int8 MatMul weights) stays within half a point of CLIP_benchmark's numbers",
+  async () => {
+    const work = await Deno.makeTempDir({ prefix: "clipbench_ckpt_int8_" });
+    try {
+      const expected = await readJson(EXPECTED);
+      const { run, result } = await evalFashion(work, `${CHECKPOINTS}/tiny-clip-fashion-hf`, [
+        "--dtype",
+        "int8",
+      ]);
+      assert.match(run.stderr, /wrote onnx\/vision_model_int8\.onnx/);
+      assert.equal(result.n_samples, expected.n_samples);
+      assert.equal(result.clipbench.settings.dtype, "int8");
+      for (const metric of ["acc1", "acc5", "mean_per_class_recall"]) {
+        const change = result.metrics[metric] - expected.metrics[metric];
+        assert.ok(Math.abs(change) <= 0.005, `${metric}: ${result.metrics[metric]} (${change})`);
+      }
+      console.log(
+        `tiny-clip-fashion-hf --dtype int8: ${JSON.stringify(result.metrics)} ` +
+          `(float32: ${JSON.stringify(expected.metrics)})`,
+      );
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+);
+
+kitTest(
   "checkpoint eval: tiny-clip-fashion-openclip with --tokenizer gives CLIP_benchmark's numbers",
   async () => {
     const work = await Deno.makeTempDir({ prefix: "clipbench_ckpt_oc_" });
