@@ -43,7 +43,18 @@ export function coreCount(): number {
 /** Most decoding workers chosen by default. */
 const MAX_DEFAULT_WORKERS = 4;
 
-/** Default decoding workers for `cores` cores: one per core, at most {@linkcode MAX_DEFAULT_WORKERS}. */
-export function defaultNumWorkers(cores: number = coreCount()): number {
-  return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, Math.floor(cores)));
+/**
+ * Default decoding workers for `cores` cores: one per core, at most
+ * {@linkcode MAX_DEFAULT_WORKERS} when inference runs on the CPU too. With a GPU execution
+ * provider (`cuda`) inference leaves the cores to decoding, and a GPU runs a ViT-B/32 tens of
+ * times faster than one core decodes, so every core gets a worker (no cap).
+ *
+ * @param executionProvider The image session's provider (`cpu` when absent).
+ */
+export function defaultNumWorkers(
+  cores: number = coreCount(),
+  executionProvider: string = "cpu",
+): number {
+  const whole = Math.max(1, Math.floor(cores));
+  return executionProvider === "cpu" ? Math.min(MAX_DEFAULT_WORKERS, whole) : whole;
 }

@@ -44,7 +44,7 @@ import type { Sample } from "../dataset/webdataset.ts";
 import { type ImageBatchOptions, type SlotBatch, SlotBatcher } from "./slot_batcher.ts";
 import { InThreadDecoder } from "./slot_decoder.ts";
 import { DecodePool } from "./decode_pool.ts";
-import { defaultNumWorkers } from "./core_split.ts";
+import { coreCount, defaultNumWorkers } from "./core_split.ts";
 import { WorkerImageEncoder } from "./worker_image_encoder.ts";
 import { yieldToEventLoop } from "../event_loop.ts";
 
@@ -97,7 +97,8 @@ export function imageEmbeddingBatches<T>(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   }
-  const numWorkers = options.numWorkers ?? defaultNumWorkers();
+  const numWorkers = options.numWorkers ??
+    defaultNumWorkers(coreCount(), model.sessionSettings.executionProvider ?? "cpu");
   if (!Number.isInteger(numWorkers) || numWorkers < 0) {
     throw new RangeError(`the number of workers must be an integer ≥ 0, got ${numWorkers}`);
   }
