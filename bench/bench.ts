@@ -197,7 +197,11 @@ async function measureModel(
       );
       let peer: ImageRound["peer"] = null;
       if (flags.peer === "torch") {
-        progress(`${label}: the PyTorch peer (${options.samples} samples)`);
+        progress(
+          peerSkipped === undefined
+            ? `${label}: the PyTorch peer (${options.samples} samples)`
+            : `${label}: the PyTorch peer is skipped: ${peerSkipped}`,
+        );
         peer = await withLoad(async () =>
           peerSkipped !== undefined ? { skipped: peerSkipped } : await measureTorchPeer({
             shards: shards!,

@@ -60,7 +60,11 @@ export async function measureDecode(
   preprocessor: ImagePreprocessor,
   jpegDecoder: JpegPixelDecoder,
 ): Promise<DecodeMeasure> {
-  const options = { jpegDecoder };
+  // Reused pixel memory, as a decode worker reuses it (src/pipeline/slot_decoder.ts).
+  let scratch = new Uint8Array(0);
+  const pixelBuffer = (bytes: number) =>
+    scratch.length >= bytes ? scratch : (scratch = new Uint8Array(bytes));
+  const options = { jpegDecoder, pixelBuffer };
   if (images.length === 0) throw new RangeError("no images to decode");
   const out = new Float32Array(preprocessor.outputLength);
   for (const image of images.slice(0, 4)) {

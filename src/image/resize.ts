@@ -23,9 +23,22 @@
  * A `window` asks for part of the resized image only (for resize-then-centre-crop): just the
  * columns and rows inside it are computed, and the result equals cropping the full result.
  *
+ * The two hot 8-bit passes — horizontal over RGB, vertical over any band count — run as
+ * WebAssembly SIMD kernels (`resample_simd/`) with the same integer arithmetic, so the bytes are
+ * the same; where the runtime has no WebAssembly SIMD, the TypeScript passes here run instead,
+ * chosen once on first use ({@linkcode setResampleKernels} forces either).
+ *
  * @module
  */
 
+import {
+  DESTINATION_PADDING,
+  type PackedPass,
+  packHorizontalRgb,
+  packVertical,
+  ResampleSimd,
+  SOURCE_PADDING,
+} from "./resample_simd/kernels.ts";
 import type { RgbImage } from "./rgb_image.ts";
 
 /** Pillow's resampling filter numbers (`PIL.Image.Resampling`), as used by `resample` in configs. */
@@ -161,6 +174,10 @@ interface PassCoefficients {
   readonly weights: Int32Array;
   /** The normalised weights before fixed-point conversion (the 32-bit passes), same layout. */
   readonly normalized: Float64Array;
+  /** The weights packed for the SIMD horizontal RGB kernel, once used (`null`: not packable). */
+  simdHorizontal?: PackedPass | null;
+  /** The weights packed for the SIMD vertical kernel, once used (`null`: not packable). */
+  simdVertical?: PackedPass | null;
 }
 
 /** Most coefficient sets kept; the least recently used one is dropped beyond this. */
@@ -253,6 +270,168 @@ function intermediateBuffer(length: number): Uint8Array {
   const buffer = new Uint8Array(length);
   if (length <= SCRATCH_RETAIN_LIMIT) intermediateScratch = buffer;
   return buffer;
+}
+
+/** Which implementation runs the hot 8-bit passes (see {@linkcode setResampleKernels}). */
+export type ResampleKernels = "simd" | "typescript";
+
+/** The SIMD kernels in use; `undefined` for the TypeScript passes, `null` until chosen. */
+let simdKernels: ResampleSimd | undefined | null = null;
+/** The instance of the built-in module, once loaded (`undefined`: no WebAssembly SIMD). */
+let builtinSimd: ResampleSimd | undefined | null = null;
+
+/** The built-in kernels, instantiated on first call (`undefined` without WebAssembly SIMD). */
+function builtinKernels(): ResampleSimd | undefined {
+  if (builtinSimd === null) builtinSimd = ResampleSimd.load();
+  return builtinSimd;
+}
+
+/** The kernels the 8-bit passes use: chosen automatically on the first resize. */
+function activeKernels(): ResampleSimd | undefined {
+  if (simdKernels === null) simdKernels = builtinKernels();
+  return simdKernels;
+}
+
+/**
+ * Chooses the implementation of the hot 8-bit passes for this module instance (each worker
+ * has its own). Both give the same bytes; by default the choice is `"auto"`, made on the
+ * first resize: the WebAssembly SIMD kernels where the runtime validates their module, else
+ * the TypeScript passes.
+ *
+ * @param choice `"simd"`, `"typescript"`, or `"auto"` to choose as by default.
+ * @param module For tests: a WebAssembly module to try instead of the built-in kernels (with
+ *   `"auto"` or `"simd"`), e.g. one the runtime rejects, to exercise the fallback.
+ * @returns The implementation now in use.
+ * @throws {Error} For `"simd"` when the runtime has no WebAssembly SIMD (the module does not
+ *   validate).
+ */
+export function setResampleKernels(
+  choice: ResampleKernels | "auto",
+  module?: Uint8Array<ArrayBuffer>,
+): ResampleKernels {
+  if (choice !== "auto" && choice !== "simd" && choice !== "typescript") {
+    throw new RangeError(`resample kernels must be "auto", "simd" or "typescript", got ${choice}`);
+  }
+  const simd = choice === "typescript"
+    ? undefined
+    : module === undefined
+    ? builtinKernels()
+    : ResampleSimd.load(module);
+  if (choice === "simd" && simd === undefined) {
+    throw new Error(
+      "the WebAssembly SIMD resampling kernels are not available: the runtime does not validate their module",
+    );
+  }
+  simdKernels = simd;
+  return resampleKernels();
+}
+
+/**
+ * The implementation of the hot 8-bit passes in use (choosing it now if no resize has yet).
+ *
+ * @returns `"simd"` or `"typescript"`.
+ */
+export function resampleKernels(): ResampleKernels {
+  return activeKernels() === undefined ? "typescript" : "simd";
+}
+
+/** The pass's weights packed for the SIMD horizontal RGB kernel, cached (`null`: not packable). */
+function simdHorizontalPass(coefficients: PassCoefficients): PackedPass | null {
+  if (coefficients.simdHorizontal === undefined) {
+    coefficients.simdHorizontal = packHorizontalRgb(coefficients) ?? null;
+  }
+  return coefficients.simdHorizontal;
+}
+
+/** The pass's weights packed for the SIMD vertical kernel, cached (`null`: not packable). */
+function simdVerticalPass(coefficients: PassCoefficients): PackedPass | null {
+  if (coefficients.simdVertical === undefined) {
+    coefficients.simdVertical = packVertical(coefficients) ?? null;
+  }
+  return coefficients.simdVertical;
+}
+
+/**
+ * The 8-bit convolution of {@linkcode resizeConvolution} with the SIMD kernels: source rows
+ * `firstRow .. endRow` are copied into the kernels' memory, the horizontal pass (the SIMD one
+ * for RGB, else the TypeScript one writing there) and the vertical pass run there, and the
+ * window's bytes are copied to `output`.
+ *
+ * @returns `false` (nothing done) when the kernels do not apply: a horizontal pass alone over
+ *   bands other than RGB, weights that do not pack, or memory that cannot hold the work.
+ */
+function resampleBytesSimd(
+  simd: ResampleSimd,
+  image: SampleImage & { readonly data: Uint8Array },
+  window: ResizeWindow,
+  firstRow: number,
+  endRow: number,
+  horizontal: PassCoefficients | undefined,
+  vertical: PassCoefficients | undefined,
+  output: Uint8Array,
+): boolean {
+  const bands = image.bands;
+  if (vertical === undefined && bands !== CHANNELS) return false;
+  const horizontalPass = horizontal !== undefined && bands === CHANNELS
+    ? simdHorizontalPass(horizontal)
+    : undefined;
+  const verticalPass = vertical !== undefined ? simdVerticalPass(vertical) : undefined;
+  if (horizontalPass === null || verticalPass === null) return false;
+
+  const stride = image.width * bands;
+  const rows = endRow - firstRow;
+  const rowBytes = window.width * bands;
+  const twoPasses = horizontal !== undefined && vertical !== undefined;
+  const regions = simd.layout([
+    rows * stride + stride + SOURCE_PADDING,
+    horizontalPass === undefined ? 0 : horizontalPass.records.length * 4,
+    verticalPass === undefined ? 0 : verticalPass.records.length * 4,
+    twoPasses ? rows * rowBytes + rowBytes + SOURCE_PADDING : 0,
+    output.length + DESTINATION_PADDING,
+  ]);
+  if (regions === undefined) return false;
+  const [source, horizontalWeights, verticalWeights, intermediate, target] = regions;
+  try {
+    simd.bytes.set(image.data.subarray(firstRow * stride, endRow * stride), source);
+    let verticalSource = source;
+    let verticalStride = stride;
+    let columnOffset = window.left * bands;
+    if (horizontal !== undefined) {
+      const destination = twoPasses ? intermediate : target;
+      if (horizontalPass !== undefined) {
+        simd.horizontalRgb(source, stride, rows, horizontalPass, horizontalWeights, destination);
+      } else {
+        resampleHorizontalBands(
+          simd.bytes.subarray(source),
+          image.width,
+          bands,
+          0,
+          rows,
+          horizontal,
+          simd.bytes.subarray(destination),
+        );
+      }
+      verticalSource = intermediate;
+      verticalStride = rowBytes;
+      columnOffset = 0;
+    }
+    if (verticalPass !== undefined) {
+      simd.vertical(
+        verticalSource,
+        verticalStride,
+        firstRow,
+        columnOffset,
+        rowBytes,
+        verticalPass,
+        verticalWeights,
+        target,
+      );
+    }
+    output.set(simd.bytes.subarray(target, target + output.length));
+  } finally {
+    simd.release();
+  }
+  return true;
 }
 
 /** Fixed-point accumulator to byte: arithmetic shift, then clamp to 0..255 (Pillow's `clip8`). */
@@ -550,19 +729,33 @@ function resizeConvolution(
     endRow = vertical.starts[last] + vertical.counts[last];
   }
 
+  const horizontal = needHorizontal
+    ? passCoefficients(image.width, width, filter, filterNumber, window.left, window.width)
+    : undefined;
+  if (image.data instanceof Uint8Array) {
+    const simd = activeKernels();
+    if (
+      simd !== undefined &&
+      resampleBytesSimd(
+        simd,
+        image as SampleImage & { readonly data: Uint8Array },
+        window,
+        firstRow,
+        endRow,
+        horizontal,
+        vertical,
+        output as Uint8Array,
+      )
+    ) {
+      return output;
+    }
+  }
+
   let source = image.data;
   let sourceStride = image.width * bands;
   let rowOffset = 0;
   let columnOffset = window.left * bands;
-  if (needHorizontal) {
-    const horizontal = passCoefficients(
-      image.width,
-      width,
-      filter,
-      filterNumber,
-      window.left,
-      window.width,
-    );
+  if (horizontal !== undefined) {
     const rows = endRow - firstRow;
     const length = rows * window.width * bands;
     if (image.data instanceof Int32Array) {

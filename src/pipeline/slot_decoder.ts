@@ -41,6 +41,8 @@ export interface SlotDecoder {
 export class InThreadDecoder implements SlotDecoder {
   readonly #preprocessor: ImagePreprocessor;
   readonly #slots: Float32Array;
+  /** A JPEG pixel buffer to reuse, when no decode holds it (see {@linkcode PixelScratch}). */
+  readonly #scratch = new PixelScratch();
 
   /**
    * Creates an instance.
@@ -59,15 +61,48 @@ export class InThreadDecoder implements SlotDecoder {
    * @throws (the promise rejects) any error that is not a sample's own (see skip_reason.ts).
    */
   async decode(bytes: Uint8Array, ext: string, slot: number): Promise<string | undefined> {
+    const lease = this.#scratch.take();
     try {
-      const image = await decodeNativeImage(bytes, ext);
+      const image = await decodeNativeImage(bytes, ext, { pixelBuffer: lease.buffer });
       this.#preprocessor.process(image, this.#slots, slot * this.#preprocessor.outputLength);
       return undefined;
     } catch (error) {
       return skipReason(error);
+    } finally {
+      lease.release();
     }
   }
 
   /** Nothing to release: the work runs on the calling thread. */
   close(): void {}
+}
+
+/** Buffers larger than this are not kept between images (a huge image's memory is returned). */
+const SCRATCH_RETAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * One reusable pixel buffer for decoding, lent to one decode at a time: a decode that finds it
+ * lent (decodes overlapping in one worker) gets fresh buffers instead, so an image's pixels are
+ * never overwritten while it is being preprocessed. The buffer grows to the largest image that
+ * needed it, up to {@linkcode SCRATCH_RETAIN_BYTES}.
+ */
+export class PixelScratch {
+  #buffer: Uint8Array | undefined = new Uint8Array(0);
+
+  /** Borrows the buffer (or, while it is lent, a source of fresh buffers) until `release`. */
+  take(): { buffer: (bytes: number) => Uint8Array; release: () => void } {
+    const kept = this.#buffer;
+    if (kept === undefined) return { buffer: (bytes) => new Uint8Array(bytes), release: () => {} };
+    this.#buffer = undefined;
+    let current = kept;
+    return {
+      buffer: (bytes) => {
+        if (current.length < bytes) current = new Uint8Array(bytes);
+        return current;
+      },
+      release: () => {
+        this.#buffer = current.length <= SCRATCH_RETAIN_BYTES ? current : kept;
+      },
+    };
+  }
 }

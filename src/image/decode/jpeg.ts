@@ -32,6 +32,7 @@ import { TJPF_CMYK, TJPF_GRAY, TJPF_RGB, TurboJpegError } from "./turbojpeg.ts";
  * @param bytes The whole file.
  * @param source How to name the input in error messages.
  * @param pixelDecoder The libjpeg-turbo to use (default: this worker's, see jpeg_decoder.ts).
+ * @param pixelBuffer Gives the buffer the pixels are written to (default: a fresh one).
  * @returns The image in its Pillow mode: "L", "RGB" or "CMYK".
  * @throws ImageDecodeError for anything Pillow 9.4 refuses, for truncated data and for
  *   arithmetic-coded files.
@@ -40,6 +41,7 @@ export async function decodeJpeg(
   bytes: Uint8Array,
   source: string,
   pixelDecoder?: JpegPixelDecoder,
+  pixelBuffer?: (bytes: number) => Uint8Array,
 ): Promise<NativeImage> {
   const fail = (message: string) => new ImageDecodeError("jpeg", `${source}: ${message}`);
   let structure;
@@ -60,15 +62,15 @@ export async function decodeJpeg(
   const decoder = pixelDecoder ?? await selectedJpegDecoder();
   try {
     if (components === 4) {
-      const cmyk = decoder.decode(bytes, TJPF_CMYK, { width, height }).pixels;
+      const cmyk = decoder.decode(bytes, TJPF_CMYK, { width, height }, pixelBuffer).pixels;
       for (let i = 0; i < cmyk.length; i++) cmyk[i] = 255 - cmyk[i];
       return { mode: "CMYK", width, height, data: cmyk };
     }
     if (components === 1) {
-      const grey = decoder.decode(bytes, TJPF_GRAY, { width, height });
+      const grey = decoder.decode(bytes, TJPF_GRAY, { width, height }, pixelBuffer);
       return { mode: "L", width, height, data: grey.pixels };
     }
-    const rgb = decoder.decode(bytes, TJPF_RGB, { width, height });
+    const rgb = decoder.decode(bytes, TJPF_RGB, { width, height }, pixelBuffer);
     return { mode: "RGB", width, height, data: rgb.pixels };
   } catch (error) {
     if (error instanceof TurboJpegError) throw fail(`libjpeg: ${error.message}`);

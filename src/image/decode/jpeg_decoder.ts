@@ -34,7 +34,8 @@ export interface JpegPixelDecoder {
   /** What it is, for the runtime block: library and, for a fallback, why. */
   readonly description: string;
   /**
-   * Decodes a whole JPEG file to `pixelFormat` (TurboJPEG's `TJPF_*`).
+   * Decodes a whole JPEG file to `pixelFormat` (TurboJPEG's `TJPF_*`), into a buffer from
+   * `output` when given (the pixels are then a view of its start), else a fresh one.
    *
    * @throws TurboJpegError with libjpeg's message when libjpeg refuses the data.
    */
@@ -42,6 +43,7 @@ export interface JpegPixelDecoder {
     jpeg: Uint8Array,
     pixelFormat: number,
     expected: { width: number; height: number },
+    output?: (bytes: number) => Uint8Array,
   ): TurboJpegImage;
 }
 
@@ -74,7 +76,7 @@ export async function loadJpegDecoder(choice: JpegDecoderChoice): Promise<JpegPi
       return {
         kind: "native",
         description: `native libjpeg-turbo (${native.library})`,
-        decode: (jpeg, format, expected) => native.decode(jpeg, format, expected),
+        decode: (jpeg, format, expected, output) => native.decode(jpeg, format, expected, output),
       };
     }
     if (choice === "native") {
@@ -90,7 +92,7 @@ function wasmDecoder(wasm: TurboJpegDecoder, description: string): JpegPixelDeco
   return {
     kind: "wasm",
     description,
-    decode: (jpeg, format, expected) => wasm.decode(jpeg, format, expected),
+    decode: (jpeg, format, expected, output) => wasm.decode(jpeg, format, expected, output),
   };
 }
 

@@ -33,6 +33,14 @@ export interface DecodeOptions {
    * src/image/decode/jpeg_decoder.ts); `loadJpegDecoder` gives one.
    */
   readonly jpegDecoder?: JpegPixelDecoder;
+  /**
+   * Where a JPEG's pixels may be written instead of a fresh buffer: given the byte count, a
+   * buffer at least that long (the image's `data` is then a view of its start). A caller that
+   * decodes many images and drops each after use (a decode worker) saves allocating and
+   * page-faulting a new buffer per image; it must not reuse the buffer while it still reads
+   * the image.
+   */
+  readonly pixelBuffer?: (bytes: number) => Uint8Array;
 }
 
 /** The formats {@linkcode decodeNativeImage} reads. */
@@ -112,7 +120,7 @@ export async function decodeNativeImage(
       case "png":
         return decodePng(bytes, source);
       case "jpeg":
-        return await decodeJpeg(bytes, source, options.jpegDecoder);
+        return await decodeJpeg(bytes, source, options.jpegDecoder, options.pixelBuffer);
       case "gif":
         return decodeGif(bytes, source);
       case "webp":

@@ -189,6 +189,8 @@ export class TurboJpegDecoder {
    * @param pixelFormat {@linkcode TJPF_RGB}, {@linkcode TJPF_GRAY} (1-component files only) or
    *   {@linkcode TJPF_CMYK} (4-component files only).
    * @param expected The frame size found by the caller; the header libjpeg reads must agree.
+   * @param into Gives the buffer the pixels are copied to (they are a view of its start);
+   *   default a fresh one.
    * @returns The pixels in `pixelFormat`.
    * @throws TurboJpegError with libjpeg's message when libjpeg refuses the data.
    */
@@ -196,6 +198,7 @@ export class TurboJpegDecoder {
     jpeg: Uint8Array,
     pixelFormat: number,
     expected: { width: number; height: number },
+    into?: (bytes: number) => Uint8Array,
   ): TurboJpegImage {
     const pixelSize = PIXEL_SIZE[pixelFormat];
     if (pixelSize === undefined) throw new RangeError(`unsupported pixel format ${pixelFormat}`);
@@ -249,7 +252,14 @@ export class TurboJpegDecoder {
         pixelFormat,
         0,
       );
-      const pixels = new Uint8Array(exports.memory.buffer, output, size).slice();
+      const decoded = new Uint8Array(exports.memory.buffer, output, size);
+      let pixels: Uint8Array;
+      if (into === undefined) {
+        pixels = decoded.slice();
+      } else {
+        pixels = into(size).subarray(0, size);
+        pixels.set(decoded);
+      }
       return { width, height, pixels };
     } catch (error) {
       if (error instanceof TurboJpegError) throw error;

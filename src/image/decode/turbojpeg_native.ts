@@ -106,12 +106,15 @@ export class NativeTurboJpegDecoder {
    * @param jpeg The whole file.
    * @param pixelFormat `TJPF_RGB`, `TJPF_GRAY` (1-component files) or `TJPF_CMYK` (4-component).
    * @param expected The frame size found by the caller; the header libjpeg reads must agree.
+   * @param output Gives the buffer to decode into (the pixels are a view of its start);
+   *   default a fresh one.
    * @throws TurboJpegError with libjpeg's message when libjpeg refuses the data.
    */
   decode(
     jpeg: Uint8Array,
     pixelFormat: number,
     expected: { width: number; height: number },
+    output?: (bytes: number) => Uint8Array,
   ): TurboJpegImage {
     const pixelSize = PIXEL_SIZE[pixelFormat];
     if (pixelSize === undefined) throw new RangeError(`unsupported pixel format ${pixelFormat}`);
@@ -145,7 +148,8 @@ export class NativeTurboJpegDecoder {
               `${expected.width}×${expected.height}`,
         );
       }
-      const pixels = new Uint8Array(width * height * pixelSize);
+      const size = width * height * pixelSize;
+      const pixels = output === undefined ? new Uint8Array(size) : output(size).subarray(0, size);
       const result = lib.tjDecompress2(
         handle,
         jpeg,
