@@ -154,6 +154,28 @@ for (const kind of ["wasm", "native"] as const) {
   });
 }
 
+for (const kind of ["wasm", "native"] as const) {
+  Deno.test({
+    name: `${kind} JPEG decoder: pixels written into a caller's buffer are the same`,
+    ignore: kind === "native" && nativeMissing !== undefined,
+    fn: async () => {
+      const decoder = await loadJpegDecoder(kind);
+      const entry = corpus.images.find((e) => e.name === "photo0_420")!;
+      const bytes = await Deno.readFile(new URL(entry.file, CORPUS));
+      const fresh = await decodeJpeg(bytes, entry.file, decoder);
+      const buffer = new Uint8Array(fresh.data.length + 10).fill(7);
+      const reused = await decodeJpeg(bytes, entry.file, decoder, (n) => {
+        assert.equal(n, fresh.data.length);
+        return buffer;
+      });
+      assert.equal(reused.data.buffer, buffer.buffer, "a view of the caller's buffer");
+      assert.equal(reused.data.length, fresh.data.length);
+      assert.deepEqual(reused.data, fresh.data);
+      assert.equal(buffer[buffer.length - 1], 7, "nothing written past the image");
+    },
+  });
+}
+
 Deno.test({
   name: "native and WebAssembly JPEG decoders agree on every corpus photograph and vector",
   ignore: nativeMissing !== undefined,
