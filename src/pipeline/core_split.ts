@@ -22,9 +22,11 @@
  * across runs, so differences under ≈ 2 images/s are noise. Within one run, end to end with the
  * default split was 0.88–0.96 of that run's ceiling.)
  *
- * Decoding and preprocessing a 640 × 480 JPEG costs ≈ 6 ms of one core (3.3 ms libjpeg-turbo in
- * WebAssembly, 2.7 ms Pillow-exact resize), so feeding 35 images/s takes ≈ 0.2 of the 2 cores:
- * end to end reaches ≈ 0.9 of the ceiling, the CPU time decoding takes from inference. Giving a
+ * Decoding and preprocessing a 640 × 480 JPEG cost ≈ 6 ms of one core when this was measured
+ * (3.3 ms libjpeg-turbo in WebAssembly, 2.7 ms Pillow-exact resize in TypeScript); with the
+ * native libjpeg-turbo and the SIMD resize kernels it is ≈ 1.7 ms (see the README's
+ * Performance section), so feeding 35 images/s takes ≈ 0.06 of the 2 cores instead of 0.2:
+ * the CPU time decoding takes from inference is what keeps end to end below the ceiling. Giving a
  * core to decoding instead (1 intra-op thread) halves inference. More than one worker helps a
  * little (they fill the gaps between onnxruntime's parallel sections on both cores); workers
  * beyond the need only sit idle (bounded by the pipeline's slots), so the default is the core
