@@ -8,9 +8,8 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { runPythonScript } from "./python_script.ts";
 
-/** The Python interpreter used (Debian's, where Pillow and torchvision are packaged). */
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./pil_preprocess.py", import.meta.url));
 
 /** What {@linkcode measurePil} measured, or why it did not. */
@@ -41,24 +40,8 @@ export async function measurePil(
   count: number,
   size: number,
 ): Promise<PilMeasure> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(PYTHON, {
-      args: [SCRIPT, String(count), String(size), ...shards],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { skipped: `${PYTHON} not found` };
-    throw error;
-  }
-  const text = new TextDecoder();
-  if (!output.success) {
-    const stderr = text.decode(output.stderr).trim();
-    const reason = /No module named '?PIL/.test(stderr)
-      ? "Pillow is not installed for /usr/bin/python3 (apt-get install python3-pil)"
-      : `pil_preprocess.py failed: ${stderr.split("\n").slice(-1)[0]}`;
-    return { skipped: reason };
-  }
-  return JSON.parse(text.decode(output.stdout));
+  const run = await runPythonScript(SCRIPT, [String(count), String(size), ...shards], {
+    PIL: { name: "Pillow", package: "python3-pil" },
+  });
+  return "skipped" in run ? run : JSON.parse(run.stdout);
 }

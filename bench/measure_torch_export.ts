@@ -23,8 +23,8 @@ import { convertCheckpoint } from "../src/convert/convert.ts";
 import { GraphSession } from "../src/model/onnx_session.ts";
 import { SeededRandom } from "../tools/seeded_random.ts";
 import { type CachedFolder, cachedFolder } from "./cache.ts";
+import { runPythonScript } from "./python_script.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./torch_export_clip_vision.py", import.meta.url));
 
 /** The script's model presets. */
@@ -107,27 +107,11 @@ async function exportedModel(
     `clip-vision-${preset}-seed0`,
     { preset, seed: 0, script },
     async (dir) => {
-      let output: Deno.CommandOutput;
-      try {
-        output = await new Deno.Command(PYTHON, {
-          args: [SCRIPT, dir, "--preset", preset, "--seed", "0"],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) throw new SkipMeasure(`${PYTHON} not found`);
-        throw error;
-      }
-      const text = new TextDecoder();
-      if (!output.success) {
-        const stderr = text.decode(output.stderr).trim();
-        throw new SkipMeasure(
-          /No module named '?torch/.test(stderr)
-            ? `PyTorch is not installed for ${PYTHON} (apt-get install python3-torch)`
-            : `torch_export_clip_vision.py failed: ${stderr.split("\n").slice(-1)[0]}`,
-        );
-      }
-      const lines = text.decode(output.stdout).trim().split("\n");
+      const run = await runPythonScript(SCRIPT, [dir, "--preset", preset, "--seed", "0"], {
+        torch: { name: "PyTorch", package: "python3-torch" },
+      });
+      if ("skipped" in run) throw new SkipMeasure(run.skipped);
+      const lines = run.stdout.trim().split("\n");
       torch = (JSON.parse(lines[lines.length - 1]) as { torch: string }).torch;
       await Deno.writeTextFile(join(dir, "torch_version.txt"), torch + "\n");
     },

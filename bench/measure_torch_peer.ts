@@ -13,8 +13,8 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { runPythonScript } from "./python_script.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./torch_peer.py", import.meta.url));
 
 /** What {@linkcode measureTorchPeer} measured, or why it did not. */
@@ -56,36 +56,22 @@ export interface TorchPeerOptions {
 
 /** Runs bench/torch_peer.py once. */
 export async function measureTorchPeer(options: TorchPeerOptions): Promise<TorchPeerMeasure> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(PYTHON, {
-      args: [
-        SCRIPT,
-        String(options.samples),
-        String(options.batchSize),
-        String(options.workers),
-        String(options.threads),
-        String(options.classes),
-        options.preset,
-        ...options.shards,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { skipped: `${PYTHON} not found` };
-    throw error;
-  }
-  const text = new TextDecoder();
-  if (!output.success) {
-    const stderr = text.decode(output.stderr).trim();
-    const missing = /No module named '?(torch|torchvision|PIL)/.exec(stderr);
-    return {
-      skipped: missing
-        ? `${missing[1]} is not installed for ${PYTHON} ` +
-          "(apt-get install python3-torch python3-torchvision python3-pil)"
-        : `torch_peer.py failed: ${stderr.split("\n").slice(-1)[0]}`,
-    };
-  }
-  return JSON.parse(text.decode(output.stdout));
+  const run = await runPythonScript(
+    SCRIPT,
+    [
+      String(options.samples),
+      String(options.batchSize),
+      String(options.workers),
+      String(options.threads),
+      String(options.classes),
+      options.preset,
+      ...options.shards,
+    ],
+    {
+      torchvision: { name: "torchvision", package: "python3-torchvision" },
+      torch: { name: "torch", package: "python3-torch" },
+      PIL: { name: "PIL", package: "python3-pil" },
+    },
+  );
+  return "skipped" in run ? run : JSON.parse(run.stdout);
 }
