@@ -149,19 +149,18 @@ async function measureModel(
       : shards === undefined
       ? "the dataset's shards are not local files"
       : undefined;
+    const ceilingOptions = {
+      batchSize: flags.batchSize,
+      minSeconds: ceilingSeconds(flags),
+      minBatches: 2,
+    };
     const rounds: ImageRound[] = [];
     for (let round = 0; round < flags.rounds; round++) {
       const label = `${model.name}, round ${round + 1}/${flags.rounds}`;
       const ceilingFirst = round % 2 === 0;
       const ceiling = () => {
         progress(`${label}: inference ceiling at batch ${flags.batchSize}`);
-        return withLoad(() =>
-          measureInference(model, {
-            batchSize: flags.batchSize,
-            minSeconds: ceilingSeconds(flags),
-            minBatches: 2,
-          })
-        );
+        return withLoad(() => measureInference(model, ceilingOptions));
       };
       const endToEnd = () => {
         progress(`${label}: end to end (${options.samples} samples)`);
@@ -174,16 +173,18 @@ async function measureModel(
           )
         );
       };
-      const [first, second] = ceilingFirst
-        ? [await ceiling(), await endToEnd()]
-        : [await endToEnd(), await ceiling()];
+      let ceilingMeasure: Loaded<InferenceMeasure>;
+      let endToEndMeasure: Loaded<EndToEndMeasure>;
+      if (ceilingFirst) {
+        ceilingMeasure = await ceiling();
+        endToEndMeasure = await endToEnd();
+      } else {
+        endToEndMeasure = await endToEnd();
+        ceilingMeasure = await ceiling();
+      }
       const int8Ceiling = int8 && await withLoad(() => {
         progress(`${label}: inference ceiling of the int8 graphs`);
-        return measureInference(int8, {
-          batchSize: flags.batchSize,
-          minSeconds: ceilingSeconds(flags),
-          minBatches: 2,
-        });
+        return measureInference(int8, ceilingOptions);
       });
       progress(`${label}: decode + preprocess on one core (${images.length} images)`);
       const decode = await withLoad(() => measureDecode(images, model.preprocessor, jpeg));
@@ -214,8 +215,6 @@ async function measureModel(
           })
         );
       }
-      const ceilingMeasure = (ceilingFirst ? first : second) as Loaded<InferenceMeasure>;
-      const endToEndMeasure = (ceilingFirst ? second : first) as Loaded<EndToEndMeasure>;
       rounds.push({
         ceilingFirst,
         ceiling: ceilingMeasure,

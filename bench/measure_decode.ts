@@ -14,6 +14,7 @@ import { decodeNativeImage } from "../src/image/decode/mod.ts";
 import type { JpegPixelDecoder } from "../src/image/decode/jpeg_decoder.ts";
 import type { ImagePreprocessor } from "../src/image/preprocess/kernel.ts";
 import { imageField } from "../src/dataset/webdataset.ts";
+import { PixelScratch } from "../src/pipeline/slot_decoder.ts";
 
 /** An encoded image read from a dataset. */
 export interface EncodedImage {
@@ -60,12 +61,9 @@ export async function measureDecode(
   preprocessor: ImagePreprocessor,
   jpegDecoder: JpegPixelDecoder,
 ): Promise<DecodeMeasure> {
-  // Reused pixel memory, as a decode worker reuses it (src/pipeline/slot_decoder.ts).
-  let scratch = new Uint8Array(0);
-  const pixelBuffer = (bytes: number) =>
-    scratch.length >= bytes ? scratch : (scratch = new Uint8Array(bytes));
-  const options = { jpegDecoder, pixelBuffer };
   if (images.length === 0) throw new RangeError("no images to decode");
+  // Reused pixel memory, as a decode worker reuses it (one decode at a time here).
+  const options = { jpegDecoder, pixelBuffer: new PixelScratch().take().buffer };
   const out = new Float32Array(preprocessor.outputLength);
   for (const image of images.slice(0, 4)) {
     preprocessor.process(await decodeNativeImage(image.bytes, image.ext, options), out, 0);

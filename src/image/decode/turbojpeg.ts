@@ -27,7 +27,7 @@ export const TJPF_GRAY = 6;
 export const TJPF_CMYK = 11;
 
 /** Bytes per pixel of the supported pixel formats. */
-const PIXEL_SIZE: Readonly<Record<number, number>> = {
+export const PIXEL_SIZE: Readonly<Record<number, number>> = {
   [TJPF_RGB]: 3,
   [TJPF_GRAY]: 1,
   [TJPF_CMYK]: 4,

@@ -17,23 +17,10 @@
  * @module
  */
 
-import {
-  TJPF_CMYK,
-  TJPF_GRAY,
-  TJPF_RGB,
-  TurboJpegError,
-  type TurboJpegImage,
-} from "./turbojpeg.ts";
+import { PIXEL_SIZE, TurboJpegError, type TurboJpegImage } from "./turbojpeg.ts";
 
 /** The environment variable naming the TurboJPEG library to load (a path or a file name). */
 export const LIBTURBOJPEG_ENV = "CLIPBENCH_LIBTURBOJPEG";
-
-/** Bytes per pixel of the supported pixel formats. */
-const PIXEL_SIZE: Readonly<Record<number, number>> = {
-  [TJPF_RGB]: 3,
-  [TJPF_GRAY]: 1,
-  [TJPF_CMYK]: 4,
-};
 
 /** TurboJPEG's `TJERR_FATAL` (`tjGetErrorCode`): the error stopped decoding. */
 const TJERR_FATAL = 1;
